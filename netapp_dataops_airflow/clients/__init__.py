@@ -1,0 +1,1 @@
+"""Pure async API clients: explicit configuration in, typed results out, no Airflow imports."""

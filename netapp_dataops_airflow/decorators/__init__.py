@@ -1,0 +1,1 @@
+"""TaskFlow decorators (``@task.netapp_*``) built on the operators."""

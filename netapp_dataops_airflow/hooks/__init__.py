@@ -1,0 +1,1 @@
+"""Airflow connections turned into configured clients."""

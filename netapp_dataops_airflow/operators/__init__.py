@@ -1,0 +1,1 @@
+"""Operators that start an operation idempotently, defer, and turn the event into a result."""

@@ -1,0 +1,42 @@
+"""Command line: ``python -m netapp_dataops_airflow.simulators serve <simulator> [options]``.
+
+Each simulator package has a ``cli`` module with ``add_arguments(parser)`` and
+``async def serve(args)``; ``serve`` prints where it listens and runs until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Name on the command line -> module holding add_arguments() and serve(). Imported only when the
+# command line runs, so importing the package stays cheap.
+SIMULATORS = {
+    "kubernetes": "netapp_dataops_airflow.simulators.kubernetes.cli",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the chosen simulator until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m netapp_dataops_airflow.simulators")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run a simulator on loopback until interrupted")
+    targets = serve.add_subparsers(dest="simulator", required=True, metavar="SIMULATOR")
+    for name, module_name in SIMULATORS.items():
+        module = importlib.import_module(module_name)
+        sub = targets.add_parser(name, help=module.__doc__.splitlines()[0] if module.__doc__ else None)
+        module.add_arguments(sub)
+        sub.set_defaults(module=module)
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(args.module.serve(args))
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

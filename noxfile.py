@@ -1,0 +1,90 @@
+"""Every developer command lives here.
+
+    nox                 the default gate: tests
+    nox -s tests        unit and integration tests (simulators on loopback; nothing external)
+    nox -s lint         ruff (check + format) and the import-layer contracts
+    nox -s typecheck    mypy --strict over the package
+    nox -s fidelity     real third-party clients (kubectl, kubernetes, kubernetes_asyncio,
+                        netapp-dataops-k8s) against the simulators
+
+Arguments after ``--`` go to the tool, e.g. ``nox -s tests -- -k watch -x``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHON = "3.11"
+ROOT = Path(__file__).parent
+
+
+def install_project(session: nox.Session, *groups: str) -> None:
+    """Install the package with its dependencies and the named dependency groups."""
+    session.install("-e", ".")
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Unit and integration tests; the simulators they need are started by the tests."""
+    install_project(session, "test")
+    args = session.posargs or ["tests/unit", "tests/integration"]
+    session.run("pytest", *args)
+
+
+@nox.session(python=PYTHON, tags=["lint"])
+def lint(session: nox.Session) -> None:
+    """Ruff and the import-layer contracts (clients never import airflow, and so on)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    paths = session.posargs or ["netapp_dataops_airflow", "tests", "noxfile.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+    # import-linter only needs to find the source, not to import its dependencies.
+    session.run("lint-imports", env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(python=PYTHON, tags=["lint"])
+def typecheck(session: nox.Session) -> None:
+    """Mypy in strict mode over the package."""
+    install_project(session, "typecheck")
+    session.run("mypy", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def fidelity(session: nox.Session) -> None:
+    """Clients nobody here wrote, unchanged, against the simulators.
+
+    NetApp's ``netapp-dataops-k8s`` gets a virtualenv of its own: it needs ``kubernetes<37`` and
+    brings notebook, pandas and fastmcp, none of which belong next to Airflow.
+    """
+    install_project(session, "fidelity")
+    toolkit_venv = Path(session.virtualenv.location).parent / "fidelity-toolkit"
+    toolkit_python = toolkit_venv / "bin" / "python"
+    if not toolkit_python.exists():
+        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(toolkit_venv), external=True)
+    session.run(
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(toolkit_python),
+        "netapp-dataops-k8s==3.1.0",
+        "kubernetes>=36,<37",
+        external=True,
+    )
+    env = {"NETAPP_TOOLKIT_PYTHON": str(toolkit_python)}
+    session.run("pytest", *(session.posargs or ["tests/fidelity"]), env=env)
+
+
+if __name__ == "__main__":
+    nox.main()
