@@ -28,7 +28,7 @@ class CertificateBundle:
     key_pem: str
 
     def server_context(self) -> ssl.SSLContext:
-        """An SSL context that serves the certificate."""
+        """Build an SSL context that serves the certificate."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         # load_cert_chain only reads files; keep the key in a private temporary directory.
         with tempfile.TemporaryDirectory() as tmp:
