@@ -26,6 +26,15 @@ PYTHON = "3.11"
 ROOT = Path(__file__).parent
 
 
+def airflow_env(session: nox.Session) -> dict[str, str]:
+    """Keep Airflow's home (config, SQLite database, logs) inside the session, never in ``~/airflow``."""
+    return {
+        "AIRFLOW_HOME": str(Path(session.create_tmp()) / "airflow-home"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+    }
+
+
 def install_project(session: nox.Session, *groups: str) -> None:
     """Install the package with its dependencies and the named dependency groups."""
     session.install("-e", ".")
@@ -38,7 +47,7 @@ def tests(session: nox.Session) -> None:
     """Unit and integration tests; the simulators they need are started by the tests."""
     install_project(session, "test")
     args = session.posargs or ["tests/unit", "tests/integration"]
-    session.run("pytest", *args)
+    session.run("pytest", *args, env=airflow_env(session))
 
 
 @nox.session(python=PYTHON, tags=["lint"])
@@ -82,7 +91,7 @@ def fidelity(session: nox.Session) -> None:
         "kubernetes>=36,<37",
         external=True,
     )
-    env = {"NETAPP_TOOLKIT_PYTHON": str(toolkit_python)}
+    env = {**airflow_env(session), "NETAPP_TOOLKIT_PYTHON": str(toolkit_python)}
     session.run("pytest", *(session.posargs or ["tests/fidelity"]), env=env)
 
 
