@@ -16,6 +16,7 @@ from collections.abc import Sequence
 # command line runs, so importing the package stays cheap.
 SIMULATORS = {
     "kubernetes": "netapp_dataops_airflow.simulators.kubernetes.cli",
+    "ontap": "netapp_dataops_airflow.simulators.ontap.cli",
 }
 
 

@@ -1,0 +1,115 @@
+"""The control API under ``/_simulator/``: what tests and demos use to steer the simulated cluster.
+
+It needs no credentials and is never hit by injected faults. Every endpoint maps to one backend
+method, so a test in another process can do what an in-process test does in Python:
+
+==========================================  ===========================================================
+``POST /_simulator/reset``                  forget everything
+``POST /_simulator/cluster``                ``{"name"?, "version"?}``
+``POST /_simulator/svms``                   ``{"name", "cluster"?, "uuid"?}``
+``POST /_simulator/relationships``          keyword arguments of ``OntapBackend.add_relationship``
+``PUT /_simulator/transfer-settings``       ``{"duration"?, "queue_seconds"?, "outcome"?}``
+``PUT /_simulator/job-seconds``             ``{"seconds"}``
+``POST /_simulator/advance``                ``{"seconds"}``: move the simulated clock on
+``POST /_simulator/faults``                 ``{"kind", "method"?, "path"?, "times"?, "status"?, ...}``
+``DELETE /_simulator/faults``               drop pending faults
+``GET /_simulator/state``                   every object as the API renders it, plus settings and faults
+==========================================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from netapp_dataops_airflow.simulators.ontap import records
+from netapp_dataops_airflow.simulators.ontap.models import OntapBackend
+
+PREFIX = "/_simulator"
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _call(action: Callable[..., Any]) -> Handler:
+    """Wrap a backend method: JSON body in as keyword arguments, its result out as JSON."""
+
+    async def handler(request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else {}
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text="expected a JSON object")
+        try:
+            result = action(**body)
+        except (TypeError, ValueError) as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        return web.json_response(_plain(result))
+
+    return handler
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return {}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr}
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return str(value)
+
+
+def state_of(backend: OntapBackend) -> dict[str, Any]:
+    """Everything the simulated cluster holds, rendered as its API would, for inspection."""
+    with backend.lock:
+        return _state(backend)
+
+
+def _state(backend: OntapBackend) -> dict[str, Any]:
+    now = backend.clock.now()
+    relationships = backend.list_relationships()
+    return {
+        "cluster": records.cluster_record(backend.cluster),
+        "svms": [records.svm_record(svm) for svm in backend.svms.values()],
+        "relationships": [records.relationship_record(r, backend.cluster, now) for r in relationships],
+        "transfers": [
+            records.transfer_record(transfer, relationship)
+            for relationship in relationships
+            for transfer in relationship.transfers.values()
+        ],
+        "jobs": [records.job_record(job) for job in backend.jobs.values()],
+        "transfer_settings": _plain(backend.transfer_settings),
+        "job_seconds": backend.job_seconds,
+        "faults": _plain(backend.faults.pending()),
+    }
+
+
+def _relationship(backend: OntapBackend) -> Callable[..., dict[str, Any]]:
+    def add(**options: Any) -> dict[str, Any]:
+        relationship = backend.add_relationship(**options)
+        return records.relationship_record(relationship, backend.cluster, backend.clock.now())
+
+    return add
+
+
+def control_routes(backend: OntapBackend) -> list[web.RouteDef]:
+    """Return the ``/_simulator/`` routes for ``backend``."""
+
+    async def state(request: web.Request) -> web.Response:
+        return web.json_response(state_of(backend))
+
+    return [
+        web.post(f"{PREFIX}/reset", _call(backend.reset)),
+        web.post(f"{PREFIX}/cluster", _call(lambda **kw: records.cluster_record(backend.set_cluster(**kw)))),
+        web.post(f"{PREFIX}/svms", _call(lambda **kw: records.svm_record(backend.add_svm(**kw)))),
+        web.post(f"{PREFIX}/relationships", _call(_relationship(backend))),
+        web.put(f"{PREFIX}/transfer-settings", _call(backend.set_transfer_settings)),
+        web.put(f"{PREFIX}/job-seconds", _call(backend.set_job_seconds)),
+        web.post(f"{PREFIX}/advance", _call(backend.advance)),
+        web.post(f"{PREFIX}/faults", _call(backend.inject_fault)),
+        web.delete(f"{PREFIX}/faults", _call(backend.faults.clear)),
+        web.get(f"{PREFIX}/state", state),
+    ]
