@@ -28,6 +28,27 @@ class ApiError(NetAppDataOpsError):
         self.reason = reason
 
 
+class OntapError(ApiError):
+    """ONTAP answered with an error; ``code`` is ONTAP's error code (also ``reason``).
+
+    :param target: the field or object ONTAP blamed, if it said.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None, target: str | None = None
+    ) -> None:
+        super().__init__(message, status=status, reason=code)
+        self.code = code
+        self.target = target
+
+
+class TransferInProgressError(OntapError):
+    """ONTAP refused to start a SnapMirror transfer because one already runs on the relationship.
+
+    Not a failure of the running transfer: read the relationship's ``transfer.uuid`` and adopt it.
+    """
+
+
 class OperationFailedError(NetAppDataOpsError):
     """The remote operation ran and ended in failure."""
 

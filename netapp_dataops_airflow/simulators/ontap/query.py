@@ -134,20 +134,27 @@ def matches(record: dict[str, Any], filters: Mapping[str, str]) -> bool:
 
 
 def _pick(record: Any, parts: list[str]) -> Any:
+    """Return ``record`` trimmed to the dotted path, nested as in the record; ``None`` if absent."""
     if isinstance(record, list):
-        return [_pick(item, parts) for item in record]
+        picked = [item for item in (_pick(element, parts) for element in record) if item is not None]
+        return picked or None
     if not isinstance(record, dict) or parts[0] not in record:
         return None
+    value = record[parts[0]]
     if len(parts) == 1:
-        return record[parts[0]]
-    inner = _pick(record[parts[0]], parts[1:])
-    return None if inner in (None, {}) else {parts[0]: inner}
+        return {parts[0]: value}
+    inner = _pick(value, parts[1:])
+    return None if inner is None else {parts[0]: inner}
 
 
 def _merge(target: dict[str, Any], addition: dict[str, Any]) -> None:
     for name, value in addition.items():
-        if isinstance(value, dict) and isinstance(target.get(name), dict):
-            _merge(target[name], value)
+        existing = target.get(name)
+        if isinstance(value, dict) and isinstance(existing, dict):
+            _merge(existing, value)
+        elif isinstance(value, list) and isinstance(existing, list) and len(value) == len(existing):
+            for mine, theirs in zip(existing, value, strict=True):
+                _merge(mine, theirs)
         else:
             target[name] = value
 
@@ -160,11 +167,9 @@ def select_fields(
         return record
     selected: dict[str, Any] = {}
     for path in (*keys, *fields, "_links"):
-        parts = path.split(".")
-        value = _pick(record, parts)
-        if value is None:
-            continue
-        _merge(selected, value if len(parts) > 1 else {parts[0]: value})
+        picked = _pick(record, path.split("."))
+        if picked is not None:
+            _merge(selected, picked)
     return selected
 
 
