@@ -1,0 +1,13 @@
+"""Kubernetes API-server simulator with the CSI snapshot controller and NetApp Trident behind it.
+
+Start one with :class:`KubernetesSimulator`; drive it with ``sim.backend`` (reset, seed, timing,
+faults) or the HTTP control API under ``/_simulator/``.
+"""
+
+from __future__ import annotations
+
+from .models import KubernetesBackend
+from .seed import bound_claim
+from .simulator import KubernetesSimulator
+
+__all__ = ["KubernetesBackend", "KubernetesSimulator", "bound_claim"]

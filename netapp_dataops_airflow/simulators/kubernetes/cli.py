@@ -1,0 +1,39 @@
+"""Kubernetes API server with the CSI snapshot controller and Trident (kubectl-compatible)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import tempfile
+from pathlib import Path
+
+from .simulator import KubernetesSimulator
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``serve kubernetes``."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
+    parser.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway CA")
+    parser.add_argument("--token", help="require this bearer token")
+    parser.add_argument("--kubeconfig", type=Path, help="where to write the kubeconfig (default: a temp dir)")
+    parser.add_argument("--delay", type=float, help="seconds each simulated controller step takes")
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run until SIGINT or SIGTERM, printing the URL and the kubeconfig path."""
+    simulator = KubernetesSimulator(host=args.host, port=args.port, tls=args.tls, token=args.token)
+    if args.delay is not None:
+        simulator.backend.timing.set_all(args.delay)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with simulator:
+        path = args.kubeconfig or Path(tempfile.mkdtemp(prefix="k8s-sim-")) / "kubeconfig"
+        simulator.write_kubeconfig(path)
+        print(f"Kubernetes simulator listening on {simulator.url}", flush=True)
+        print(f"kubeconfig: {path}", flush=True)
+        await stop.wait()
+    print("stopped", flush=True)

@@ -1,0 +1,108 @@
+"""Watch streams: chunked, one compact JSON event per line, flushed per event.
+
+Starts with synthetic ADDEDs (no or "0" resourceVersion) or a replay from the history; a version
+older than the history is answered with HTTP 200 and one ERROR event carrying a 410 Status, as the
+apiserver's watch cache does. BOOKMARKs go out on connect and periodically when allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from aiohttp import web
+
+from . import tables
+from .errors import ApiError
+from .kinds import Kind
+from .meta import JSON, metadata
+from .models import KubernetesBackend
+from .selectors import FieldSelector, LabelSelector
+from .wire import dumps
+
+
+class WatchStream:
+    """One client's watch: writes events from the store to the HTTP response."""
+
+    def __init__(
+        self, backend: KubernetesBackend, kind: Kind, *, table: bool, bookmarks: bool, timeout: float | None
+    ) -> None:
+        self._backend = backend
+        self._kind = kind
+        self._table = table
+        self._bookmarks = bookmarks
+        # Without timeoutSeconds the apiserver picks a random duration in [min-request-timeout, 2x).
+        self._timeout = timeout if timeout is not None else random.uniform(1800, 3600)
+        self._headers_sent = False
+        self._response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        self._response.enable_chunked_encoding()
+
+    async def serve(
+        self,
+        request: web.Request,
+        namespace: str | None,
+        resource_version: str | None,
+        labels: LabelSelector,
+        fields: FieldSelector,
+    ) -> web.StreamResponse:
+        """Stream until the timeout, the client leaves, or the simulator ends the watch."""
+        loop = asyncio.get_running_loop()
+        await self._response.prepare(request)  # headers go out before the first event
+        try:
+            initial, watcher = self._backend.watch(
+                self._kind, namespace, resource_version, labels, fields, loop
+            )
+        except ApiError as error:
+            await self._send("ERROR", error.status())
+            return self._response
+        try:
+            deadline = loop.time() + self._timeout
+            last_rv = str(watcher.start_rv)
+            for event_type, obj in initial:
+                await self._send(event_type, obj)
+                last_rv = metadata(obj)["resourceVersion"]
+            if self._bookmarks:
+                await self._bookmark(last_rv)
+            next_bookmark = loop.time() + self._backend.timing.bookmark_interval
+            while (remaining := deadline - loop.time()) > 0:
+                wait = min(remaining, max(next_bookmark - loop.time(), 0.0)) if self._bookmarks else remaining
+                try:
+                    item = await asyncio.wait_for(watcher.queue.get(), wait)
+                except asyncio.TimeoutError:
+                    if self._bookmarks and loop.time() >= next_bookmark:
+                        await self._bookmark(last_rv)
+                        next_bookmark = loop.time() + self._backend.timing.bookmark_interval
+                    continue
+                if item is None:
+                    break
+                event_type, obj = item
+                if event_type == "PROGRESS":
+                    last_rv = metadata(obj)["resourceVersion"]
+                    continue
+                await self._send(event_type, obj)
+                last_rv = metadata(obj)["resourceVersion"]
+        except ConnectionResetError:
+            pass  # the client went away
+        finally:
+            self._backend.unwatch(watcher)
+        return self._response
+
+    async def _bookmark(self, resource_version: str) -> None:
+        await self._send(
+            "BOOKMARK",
+            {
+                "kind": self._kind.kind,
+                "apiVersion": self._kind.api_version,
+                "metadata": {"resourceVersion": resource_version},
+            },
+        )
+
+    async def _send(self, event_type: str, obj: JSON) -> None:
+        while (stall := self._backend.faults.watch_stall_remaining()) > 0:
+            await asyncio.sleep(stall)
+        if self._table and event_type in ("ADDED", "MODIFIED", "DELETED"):
+            obj = tables.table(
+                self._kind, [obj], metadata(obj)["resourceVersion"], headers=not self._headers_sent
+            )
+            self._headers_sent = True
+        await self._response.write((dumps({"type": event_type, "object": obj}) + "\n").encode())
