@@ -14,6 +14,7 @@ A service client supplies what is transient for it (e.g. ONTAP's "wait and retry
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import functools
 import json
@@ -131,6 +132,14 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (TransientHttpError, *CONNECTION_ERRORS))
 
 
+def basic_auth(username: str, password: str) -> dict[str, str]:
+    """Return the ``Authorization`` header for HTTP basic auth (UTF-8, as ONTAP accepts)."""
+    if ":" in username:
+        raise InvalidInputError("a user name for basic auth cannot contain ':'")
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
 def default_transient_status(result: HttpResult) -> bool:
     """Whether an answer is transient by its status alone: 429 or any 5xx."""
     return result.status == 429 or result.status >= 500
@@ -171,12 +180,14 @@ SESSIONS = SessionPool()
 class HttpEndpoint:
     """A REST endpoint: base URL, TLS, credentials, timeouts and what counts as transient.
 
+    :param auth_headers: sent with every request (e.g. :func:`basic_auth`); never shown in a repr.
+
     :param is_transient_result: which complete answers to retry (default: 429 and 5xx).
     """
 
     base_url: str
     tls: TlsSettings = field(default_factory=TlsSettings)
-    auth: aiohttp.BasicAuth | None = field(default=None, repr=False)
+    auth_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     is_transient_result: Callable[[HttpResult], bool] = default_transient_status
@@ -204,8 +215,7 @@ class HttpEndpoint:
                         path,
                         params=params,
                         json=body,
-                        headers=headers,
-                        auth=self.auth,
+                        headers={**self.auth_headers, **(headers or {})},
                         timeout=self.timeout,
                     ) as response:
                         result = HttpResult(response.status, response.headers, await response.read())

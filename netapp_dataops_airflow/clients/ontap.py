@@ -28,6 +28,7 @@ from netapp_dataops_airflow.clients._http import (
     HttpResult,
     SessionPool,
     TlsSettings,
+    basic_auth,
     default_transient_status,
 )
 from netapp_dataops_airflow.clients._retry import RetryPolicy
@@ -230,7 +231,7 @@ class OntapClient:
         self._endpoint = HttpEndpoint(
             base_url=_base_url(host),
             tls=TlsSettings(verify=verify, ca_pem=ca_pem, check_hostname=check_hostname),
-            auth=aiohttp.BasicAuth(username, password),
+            auth_headers=basic_auth(username, password),
             timeout=timeout,
             retry=retry or RetryPolicy(),
             is_transient_result=_transient,

@@ -36,7 +36,7 @@ def _call(action: Callable[..., Any]) -> Handler:
     """Wrap a backend method: JSON body in as keyword arguments, its result out as JSON."""
 
     async def handler(request: web.Request) -> web.Response:
-        body = await request.json() if request.can_read_body else {}
+        body = await request.json() if request.body_exists else {}
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text="expected a JSON object")
         try:
