@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+from tenacity.wait import wait_exponential, wait_random
 
 IsTransient = Callable[[BaseException], bool]
 RetryAfter = Callable[[BaseException], "float | None"]
@@ -36,7 +36,11 @@ class RetryPolicy:
 
     def retrying(self, is_transient: IsTransient, retry_after: RetryAfter = _no_retry_after) -> AsyncRetrying:
         """Build a tenacity controller: ``async for attempt in policy.retrying(...): with attempt: ...``."""
-        backoff = wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait)
+        # Not wait_exponential_jitter: its `initial` is deprecated in tenacity 9.2 (an error under the
+        # test suite's warning filter) and its default jitter of 1 s ignores initial_wait.
+        backoff = wait_exponential(multiplier=self.initial_wait, max=self.max_wait) + wait_random(
+            0, self.initial_wait
+        )
 
         def wait(state: RetryCallState) -> float:
             outcome = state.outcome
@@ -44,7 +48,7 @@ class RetryPolicy:
             asked = retry_after(exc) if exc is not None else None
             if asked is not None:
                 return min(max(asked, 0.0), self.max_wait)
-            return float(backoff(state))
+            return min(float(backoff(state)), self.max_wait)
 
         return AsyncRetrying(
             retry=retry_if_exception(is_transient),

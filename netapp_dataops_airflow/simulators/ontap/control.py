@@ -10,6 +10,7 @@ method, so a test in another process can do what an in-process test does in Pyth
 ``POST /_simulator/relationships``          keyword arguments of ``OntapBackend.add_relationship``
 ``PUT /_simulator/transfer-settings``       ``{"duration"?, "queue_seconds"?, "outcome"?}``
 ``PUT /_simulator/job-seconds``             ``{"seconds"}``
+``PUT /_simulator/page-size``               ``{"records"}``: page collections (``null``: don't)
 ``POST /_simulator/advance``                ``{"seconds"}``: move the simulated clock on
 ``POST /_simulator/faults``                 ``{"kind", "method"?, "path"?, "times"?, "status"?, ...}``
 ``DELETE /_simulator/faults``               drop pending faults
@@ -108,6 +109,7 @@ def control_routes(backend: OntapBackend) -> list[web.RouteDef]:
         web.post(f"{PREFIX}/relationships", _call(_relationship(backend))),
         web.put(f"{PREFIX}/transfer-settings", _call(backend.set_transfer_settings)),
         web.put(f"{PREFIX}/job-seconds", _call(backend.set_job_seconds)),
+        web.put(f"{PREFIX}/page-size", _call(backend.set_page_size)),
         web.post(f"{PREFIX}/advance", _call(backend.advance)),
         web.post(f"{PREFIX}/faults", _call(backend.inject_fault)),
         web.delete(f"{PREFIX}/faults", _call(backend.faults.clear)),

@@ -263,6 +263,7 @@ class OntapBackend:
         self.jobs: dict[str, Job] = {}
         self.transfer_settings = TransferSettings()
         self.job_seconds = 0.0
+        self.page_size: int | None = None
         self.faults = FaultPlan()
 
     @_locked
@@ -360,6 +361,16 @@ class OntapBackend:
         if seconds < 0:
             raise ValueError("durations cannot be negative")
         self.job_seconds = seconds
+
+    @_locked
+    def set_page_size(self, records: int | None) -> None:
+        """Cut collections into pages of ``records`` even when the client asked for all.
+
+        A real ONTAP does this when ``return_timeout`` runs out; clients must follow ``_links.next``.
+        """
+        if records is not None and records < 1:
+            raise ValueError("a page holds at least one record")
+        self.page_size = records
 
     @_locked
     def advance(self, seconds: float) -> None:

@@ -6,6 +6,7 @@ Only translation lives here; rules live in :mod:`.models`. Errors raised as
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -68,6 +69,9 @@ class OntapResponses:
         extra: tuple[str, ...] = (),
     ) -> web.Response:
         parsed = query.parse_collection_query(request.query, known, key, extra)
+        page_size = self.backend.page_size
+        if page_size is not None and (parsed.max_records is None or parsed.max_records > page_size):
+            parsed = dataclasses.replace(parsed, max_records=page_size)
         return hal(query.collection_body(rendered, parsed, key=key, path=request.path, params=request.query))
 
     def _relationship_records(self) -> list[dict[str, Any]]:

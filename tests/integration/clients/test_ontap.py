@@ -1,0 +1,233 @@
+"""Our async ONTAP client against the ONTAP simulator, over real sockets and real TLS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from netapp_dataops_airflow.clients._http import SessionPool
+from netapp_dataops_airflow.clients._retry import RetryPolicy
+from netapp_dataops_airflow.clients.ontap import OntapClient
+from netapp_dataops_airflow.exceptions import (
+    ApiError,
+    InvalidInputError,
+    OntapError,
+    TransferInProgressError,
+)
+from netapp_dataops_airflow.simulators.ontap import OntapSimulator
+
+PASSWORD = "pw-never-shown"
+FAST = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05)
+MISSING = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.fixture
+async def ontap() -> AsyncIterator[OntapSimulator]:
+    async with OntapSimulator(password=PASSWORD) as simulator:
+        simulator.backend.set_transfer_settings(duration=3600)
+        yield simulator
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[SessionPool]:
+    pool = SessionPool()
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def client(ontap: OntapSimulator, pool: SessionPool) -> OntapClient:
+    return OntapClient(ontap.url, ontap.username, ontap.password, ca_pem=ontap.ca_pem, retry=FAST, pool=pool)
+
+
+async def test_get_cluster(client: OntapClient) -> None:
+    cluster = await client.get_cluster()
+    assert cluster.name == "sim-cluster"
+    assert cluster.version is not None
+    assert "9.14.1" in cluster.version
+
+
+async def test_relationships_by_uuid_path_and_batch(ontap: OntapSimulator, client: OntapClient) -> None:
+    rels = [ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}") for i in range(3)]
+    one = await client.get_relationship(rels[0].uuid)
+    assert (one.uuid, one.state, one.healthy) == (rels[0].uuid, "snapmirrored", True)
+    assert (one.source_path, one.destination_path, one.policy_type) == ("src:v0", "dst:v0", "async")
+    assert one.lag_time == "PT1H0M0S"
+    assert one.transfer is None
+
+    found = await client.find_relationship("dst:v2")
+    assert found.uuid == rels[2].uuid
+
+    batch = await client.list_relationships(uuids=[rels[0].uuid, rels[1].uuid, MISSING])
+    assert sorted(r.uuid for r in batch) == sorted([rels[0].uuid, rels[1].uuid])
+    assert len(await client.list_relationships()) == 3
+
+
+async def test_batches_are_split_and_pages_followed(
+    ontap: OntapSimulator, client: OntapClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rels = [ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}") for i in range(7)]
+    everything = {r.uuid for r in rels}
+    monkeypatch.setattr("netapp_dataops_airflow.clients.ontap.BATCH_SIZE", 3)
+    assert {r.uuid for r in await client.list_relationships(uuids=[r.uuid for r in rels])} == everything
+    ontap.backend.set_page_size(2)
+    assert {r.uuid for r in await client.list_relationships()} == everything
+    assert {r.uuid for r in await client.list_relationships(uuids=[r.uuid for r in rels])} == everything
+
+
+async def test_transfer_lifecycle(ontap: OntapSimulator, client: OntapClient) -> None:
+    rel = ontap.backend.add_relationship("src:vol", "dst:vol")
+    transfer_uuid = await client.start_transfer(rel.uuid)
+
+    with pytest.raises(TransferInProgressError) as running:
+        await client.start_transfer(rel.uuid)
+    assert (running.value.status, running.value.code) == (400, "13303844")
+    adopted = await client.get_relationship(rel.uuid)
+    assert adopted.transfer is not None
+    assert adopted.transfer.uuid == transfer_uuid
+    assert adopted.transfer.active
+
+    transfer = await client.get_transfer(rel.uuid, transfer_uuid)
+    assert transfer.state in ("queued", "transferring")
+    assert [t.uuid for t in await client.list_transfers(rel.uuid)] == [transfer_uuid]
+
+    await client.abort_transfer(rel.uuid, transfer_uuid)
+    aborted = await client.get_transfer(rel.uuid, transfer_uuid)
+    assert (aborted.state, aborted.error_code, aborted.error_message) == (
+        "aborted",
+        "6620046",
+        "Transfer aborted",
+    )
+    assert aborted.terminal
+    assert aborted.end_time is not None
+    with pytest.raises(OntapError) as again:
+        await client.abort_transfer(rel.uuid, transfer_uuid, hard=True)
+    assert again.value.code == "13303849"
+
+
+async def test_transfer_runs_to_success(ontap: OntapSimulator, client: OntapClient) -> None:
+    rel = ontap.backend.add_relationship("src:vol", "dst:vol", state="uninitialized", size_bytes=2048)
+    transfer_uuid = await client.start_transfer(rel.uuid, throttle=0)
+    ontap.backend.advance(3600)
+    [polled] = await client.list_relationships(uuids=[rel.uuid])
+    assert polled.state == "snapmirrored"
+    assert polled.transfer is not None
+    assert (polled.transfer.state, polled.transfer.bytes_transferred) == ("success", 2048)
+    assert polled.transfer.uuid is None  # ONTAP names only active transfers in the summary
+    assert (await client.get_transfer(rel.uuid, transfer_uuid)).state == "success"
+
+
+async def test_failed_transfer_reports_unhealthy(ontap: OntapSimulator, client: OntapClient) -> None:
+    ontap.backend.set_transfer_settings(duration=0, outcome="failed")
+    rel = ontap.backend.add_relationship("src:vol", "dst:vol")
+    await client.start_transfer(rel.uuid)
+    polled = await client.get_relationship(rel.uuid)
+    assert polled.healthy is False
+    assert polled.unhealthy_reasons == ("Update operation failed. Reason: Transfer failed.",)
+    assert polled.transfer is not None
+    assert polled.transfer.state == "failed"
+
+
+async def test_not_found_and_malformed_uuid(ontap: OntapSimulator, client: OntapClient) -> None:
+    with pytest.raises(OntapError) as missing:
+        await client.get_relationship(MISSING)
+    assert (missing.value.status, missing.value.code) == (404, "4")
+    assert "entry doesn't exist" in str(missing.value)
+    with pytest.raises(InvalidInputError):
+        await client.start_transfer("not-a-uuid")
+    with pytest.raises(InvalidInputError):
+        await client.list_relationships(destination_path="no colon")
+    assert ontap.backend.faults.pending() == []
+
+
+async def test_bad_credentials_are_401_and_never_leak_the_password(
+    ontap: OntapSimulator, pool: SessionPool
+) -> None:
+    wrong = OntapClient(
+        ontap.url, ontap.username, "wrong-" + PASSWORD, ca_pem=ontap.ca_pem, retry=FAST, pool=pool
+    )
+    with pytest.raises(OntapError) as denied:
+        await wrong.get_cluster()
+    assert (denied.value.status, denied.value.code) == (401, "6")
+    assert "password" in str(denied.value)  # the hint names the field...
+    assert PASSWORD not in str(denied.value)  # ...never its value
+    assert PASSWORD not in repr(wrong)
+
+
+async def test_untrusted_certificate_fails_without_retrying(ontap: OntapSimulator, pool: SessionPool) -> None:
+    ontap.backend.inject_fault("error", status=500, times=-1)  # would be seen if any request got through
+    untrusted = OntapClient(ontap.url, ontap.username, ontap.password, retry=FAST, pool=pool)
+    with pytest.raises(ApiError) as failed:
+        await untrusted.get_cluster()
+    assert failed.value.reason == "tls"
+    assert failed.value.status is None
+    assert "certificate" in str(failed.value)
+    assert len(ontap.backend.faults.pending()) == 1
+
+
+async def test_hostname_check_and_verify_off(ontap: OntapSimulator, pool: SessionPool) -> None:
+    by_name = ontap.url.replace("127.0.0.1", "localhost")
+    assert (await OntapClient(by_name, "admin", PASSWORD, ca_pem=ontap.ca_pem, pool=pool).get_cluster()).name
+    unverified = OntapClient(ontap.url, ontap.username, ontap.password, verify=False, pool=pool)
+    assert (await unverified.get_cluster()).name == "sim-cluster"
+    with pytest.raises(InvalidInputError, match="PEM"):
+        await OntapClient(ontap.url, "admin", PASSWORD, ca_pem="not a certificate", pool=pool).get_cluster()
+
+
+async def test_retries_5xx_wait_and_retry_codes_and_drops(ontap: OntapSimulator, client: OntapClient) -> None:
+    rel = ontap.backend.add_relationship("src:vol", "dst:vol")
+    ontap.backend.inject_fault("error", status=503)
+    ontap.backend.inject_wait_and_retry("13303816")
+    ontap.backend.inject_fault("drop", times=2)  # twice: aiohttp resends once on its own
+    assert (await client.get_relationship(rel.uuid)).uuid == rel.uuid
+    assert ontap.backend.faults.pending() == []
+
+    ontap.backend.inject_wait_and_retry("6619720", method="POST")
+    assert await client.start_transfer(rel.uuid)
+
+
+async def test_retries_give_up_with_the_last_answer(ontap: OntapSimulator, client: OntapClient) -> None:
+    ontap.backend.inject_fault("error", status=500, code="8", message="Internal error.", times=-1)
+    with pytest.raises(OntapError) as failed:
+        await client.get_cluster()
+    assert (failed.value.status, failed.value.code) == (500, "8")
+    ontap.backend.faults.clear()
+    ontap.backend.inject_fault("drop", times=-1)
+    with pytest.raises(ApiError) as unreachable:
+        await client.get_cluster()
+    assert unreachable.value.reason == "connection"
+
+
+async def test_a_stalled_answer_times_out_and_is_retried(ontap: OntapSimulator, pool: SessionPool) -> None:
+    impatient = OntapClient(
+        ontap.url,
+        ontap.username,
+        ontap.password,
+        ca_pem=ontap.ca_pem,
+        timeout=aiohttp.ClientTimeout(sock_read=0.2),
+        retry=FAST,
+        pool=pool,
+    )
+    ontap.backend.inject_fault("stall", seconds=1.0)
+    assert (await impatient.get_cluster()).name == "sim-cluster"
+
+
+async def test_one_session_per_endpoint_is_shared(ontap: OntapSimulator, pool: SessionPool) -> None:
+    first = OntapClient(ontap.url, "admin", PASSWORD, ca_pem=ontap.ca_pem, pool=pool)
+    second = OntapClient(ontap.url, "other", "x", ca_pem=ontap.ca_pem, pool=pool)
+    await first.get_cluster()
+    with pytest.raises(OntapError):
+        await second.get_cluster()  # same session, its own credentials
+    from netapp_dataops_airflow.clients._http import TlsSettings
+
+    assert pool.session(first.base_url, TlsSettings(ca_pem=ontap.ca_pem)) is pool.session(
+        second.base_url, TlsSettings(ca_pem=ontap.ca_pem)
+    )
+
+
+@pytest.mark.parametrize("host", ["", "ftp://cluster", "https://cluster/api"])
+def test_bad_hosts_are_rejected(host: str) -> None:
+    with pytest.raises(InvalidInputError):
+        OntapClient(host, "admin", PASSWORD)
