@@ -17,12 +17,12 @@ from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
 
 @pytest.fixture
 def kubernetes_simulator() -> Iterator[KubernetesSimulator]:
-    """A fresh Kubernetes simulator (its own backend) served from a background thread."""
+    """Yield a fresh Kubernetes simulator (its own backend) served from a background thread."""
     with KubernetesSimulator() as simulator:
         yield simulator
 
 
 @pytest.fixture
 def kubeconfig_path(kubernetes_simulator: KubernetesSimulator, tmp_path: Path) -> Path:
-    """A kubeconfig file for :func:`kubernetes_simulator`."""
+    """Write a kubeconfig file for :func:`kubernetes_simulator` and return its path."""
     return kubernetes_simulator.write_kubeconfig(tmp_path / "kubeconfig")

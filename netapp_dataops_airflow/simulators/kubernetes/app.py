@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from . import discovery, errors, kinds, openapi, patching, tables
 from .control import CONTROL_PREFIX, add_control_routes
 from .controllers import ControllerLoop
 from .errors import ApiError
+from .meta import JSON
 from .models import KubernetesBackend
 from .provisioner import reconcile_claims, reconcile_volumes
 from .selectors import parse_field_selector, parse_label_selector
@@ -27,18 +29,18 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def make_app(backend: KubernetesBackend, *, token: str | None = None) -> web.Application:
-    """An aiohttp application serving ``backend`` (bearer ``token`` required when given)."""
+    """Build an aiohttp application serving ``backend`` (bearer ``token`` required when given)."""
     app = web.Application(
         middlewares=[_status_errors, _faults, _authentication(token)], client_max_size=16 * 1024 * 1024
     )
     app[BACKEND_KEY] = backend
-    app.router.add_get("/version", lambda r: _json(discovery.version()))
+    app.router.add_get("/version", _version)
     for probe in ("/healthz", "/readyz", "/livez"):
-        app.router.add_get(probe, lambda r: web.Response(text="ok", content_type="text/plain"))
-    app.router.add_get("/api", lambda r: _json(discovery.core_versions(f"{r.host}")))
-    app.router.add_get("/apis", lambda r: _json(discovery.group_list()))
+        app.router.add_get(probe, _ok)
+    app.router.add_get("/api", _core_versions)
+    app.router.add_get("/apis", _group_list)
     app.router.add_get("/apis/{group}", _api_group)
-    app.router.add_get("/openapi/v3", lambda r: _json(openapi.index()))
+    app.router.add_get("/openapi/v3", _openapi_index)
     app.router.add_get("/openapi/v2", _openapi_v2)
     add_control_routes(app.router, backend)
     app.router.add_route("*", "/{tail:.*}", _resource)
@@ -47,8 +49,24 @@ def make_app(backend: KubernetesBackend, *, token: str | None = None) -> web.App
     return app
 
 
-async def _json(body: object) -> web.Response:
-    return json_response(body)
+async def _ok(request: web.Request) -> web.Response:
+    return web.Response(text="ok", content_type="text/plain")
+
+
+async def _version(request: web.Request) -> web.Response:
+    return json_response(discovery.version())
+
+
+async def _core_versions(request: web.Request) -> web.Response:
+    return json_response(discovery.core_versions(request.host))
+
+
+async def _group_list(request: web.Request) -> web.Response:
+    return json_response(discovery.group_list())
+
+
+async def _openapi_index(request: web.Request) -> web.Response:
+    return json_response(openapi.index())
 
 
 async def _openapi_v2(request: web.Request) -> web.Response:
@@ -110,7 +128,7 @@ async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
     raise asyncio.CancelledError
 
 
-def _authentication(token: str | None) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def _authentication(token: str | None) -> Middleware:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if token is None or request.path.startswith(CONTROL_PREFIX):
@@ -202,14 +220,17 @@ def _verb(method: str) -> str:
     )
 
 
-async def _json_body(request: web.Request) -> object:
+async def _json_body(request: web.Request) -> JSON:
     raw = await request.read()
     try:
-        return patching.decode_json(raw)
+        body = patching.decode_json(raw)
     except ApiError as error:
         raise errors.bad_request(
             error.message.replace("error decoding patch", "error decoding body")
         ) from None
+    if not isinstance(body, dict):
+        raise errors.bad_request("the body of the request must be a JSON object")
+    return body
 
 
 async def _list_or_watch(request: web.Request, target: Target) -> web.StreamResponse:
@@ -228,7 +249,7 @@ async def _list_or_watch(request: web.Request, target: Target) -> web.StreamResp
         )
         return await stream.serve(request, target.namespace, query.get("resourceVersion"), labels, fields)
     limit = int(query.get("limit") or 0)
-    items, rv, token = backend.list(
+    items, rv, token = backend.list_objects(
         kind, target.namespace, labels, fields, limit=limit, continue_token=query.get("continue")
     )
     if wants_table(request):
@@ -248,7 +269,7 @@ def _delete_collection(request: web.Request, target: Target) -> web.Response:
     assert kind is not None
     labels = parse_label_selector(request.query.get("labelSelector"))
     fields = parse_field_selector(request.query.get("fieldSelector"), kind)
-    items, rv, _ = backend.list(kind, target.namespace, labels, fields)
+    items, _rv, _ = backend.list_objects(kind, target.namespace, labels, fields)
     deleted = [backend.delete(kind, target.namespace, item["metadata"]["name"]) for item in items]
     return json_response(
         {

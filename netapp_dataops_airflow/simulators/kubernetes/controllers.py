@@ -35,11 +35,11 @@ class Gates:
         return False
 
     def done(self, step: str, uid: str) -> None:
-        """The step succeeded: forget its timer."""
+        """Forget the timer of a step that succeeded."""
         self._not_before.pop((step, uid), None)
 
     def retry(self, step: str, uid: str, delay: float) -> None:
-        """The step failed: try again after ``delay``."""
+        """Schedule a failed step to run again after ``delay``."""
         self._not_before[(step, uid)] = time.monotonic() + delay
         self._wake_in(delay)
 

@@ -38,8 +38,16 @@ class Cause:
         return f"{kind}: {self.detail}" if self.detail else kind
 
 
+class GoLiteral(str):
+    """A value field.Error prints verbatim (e.g. ``0x0`` for an unset uint64)."""
+
+    __slots__ = ()
+
+
 def _go_value(value: object) -> str:
     # field.Error quotes strings and prints other values as Go would.
+    if isinstance(value, GoLiteral):
+        return str(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, bool):
@@ -63,7 +71,7 @@ class ApiError(Exception):
         return f"{self.code} {self.reason}: {self.message}"
 
     def status(self) -> JSON:
-        """The ``metav1.Status`` object."""
+        """Return the ``metav1.Status`` object."""
         body: JSON = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -193,7 +201,7 @@ def internal_error(message: str) -> ApiError:
 
 
 def server_error(code: int, message: str) -> ApiError:
-    """A 5xx other than 500 (503 ServiceUnavailable, 504 Timeout, ...)."""
+    """Build a 5xx other than 500 (503 ServiceUnavailable, 504 Timeout, ...)."""
     if code == 500:
         return internal_error(message)
     reason = {503: "ServiceUnavailable", 504: "Timeout"}.get(code, "InternalError")

@@ -82,7 +82,7 @@ class Faults:
         return self.add(FaultRule("stall", method, path, seconds=seconds, remaining=times))
 
     def take(self, method: str, path: str) -> FaultRule | None:
-        """The rule that applies to this request, if any, counting it as used."""
+        """Return the rule that applies to this request, if any, counting it as used."""
         with self._lock:
             for rule in self._rules:
                 if rule.matches(method, path):
@@ -102,17 +102,17 @@ class Faults:
         return max(0.0, self._watch_stall_until - time.monotonic())
 
     def fail_next_snapshot(self, message: str) -> None:
-        """The next CSI CreateSnapshot fails with ``message`` (retries then succeed)."""
+        """Make the next CSI CreateSnapshot fail with ``message`` (retries then succeed)."""
         with self._lock:
             self._driver_errors["snapshot"].append(message)
 
     def fail_next_clone(self, message: str) -> None:
-        """The next CSI CreateVolume from a data source fails with ``message``."""
+        """Make the next CSI CreateVolume from a data source fail with ``message``."""
         with self._lock:
             self._driver_errors["clone"].append(message)
 
     def take_driver_error(self, operation: str) -> str | None:
-        """The pending driver error for ``operation`` ("snapshot" or "clone"), consumed."""
+        """Take the pending driver error for ``operation`` ("snapshot" or "clone"), consumed."""
         with self._lock:
             queue = self._driver_errors[operation]
             return queue.popleft() if queue else None

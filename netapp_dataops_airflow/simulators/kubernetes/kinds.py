@@ -51,10 +51,14 @@ class Kind:
         return frozenset(base | set(self.extra_field_labels))
 
 
-EVENT_FIELDS = tuple(
-    f"involvedObject.{field}"
-    for field in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
-) + ("reason", "source", "type", "reportingComponent")
+_INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+EVENT_FIELDS = (
+    *(f"involvedObject.{field}" for field in _INVOLVED),
+    "reason",
+    "source",
+    "type",
+    "reportingComponent",
+)
 
 NAMESPACES = Kind(
     CORE,
@@ -142,12 +146,12 @@ _BY_KIND = {(k.api_version, k.kind): k for k in KINDS}
 
 
 def by_plural(group: str, version: str, plural: str) -> Kind | None:
-    """The kind served at ``<group>/<version>/<plural>``, if any."""
+    """Return the kind served at ``<group>/<version>/<plural>``, if any."""
     return _BY_PLURAL.get((group, version, plural))
 
 
 def by_kind(api_version: str, kind: str) -> Kind | None:
-    """The kind named by an object's ``apiVersion`` and ``kind``, if served."""
+    """Return the kind named by an object's ``apiVersion`` and ``kind``, if served."""
     return _BY_KIND.get((api_version, kind))
 
 

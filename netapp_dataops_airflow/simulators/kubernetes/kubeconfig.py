@@ -15,7 +15,7 @@ CONTEXT = "simulator"
 def kubeconfig(
     server: str, *, token: str | None = None, ca_file: Path | None = None, ca_pem: str | None = None
 ) -> JSON:
-    """A kubeconfig for ``server``; the CA is given as a file path or inline (``-data``)."""
+    """Build a kubeconfig for ``server``; the CA is given as a file path or inline (``-data``)."""
     cluster: JSON = {"server": server}
     if ca_file is not None:
         cluster["certificate-authority"] = str(ca_file)

@@ -15,12 +15,12 @@ _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def now() -> str:
-    """The current time as RFC 3339 with seconds and ``Z``, as metav1.Time marshals."""
+    """Return the current time as RFC 3339 with seconds and ``Z``, as metav1.Time marshals."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def new_uid() -> str:
-    """A fresh object UID."""
+    """Make a fresh object UID."""
     return str(uuid.uuid4())
 
 
@@ -30,15 +30,15 @@ def generate_name(prefix: str) -> str:
 
 
 def metadata(obj: JSON) -> JSON:
-    """The object's metadata dict, created if absent."""
+    """Return the object's metadata dict, created if absent."""
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         meta = obj["metadata"] = {}
     return meta
 
 
-def annotations(obj: JSON) -> JSON:
-    """The object's annotations dict, created if absent."""
+def annotations_of(obj: JSON) -> JSON:
+    """Return the object's annotations dict, created if absent."""
     meta = metadata(obj)
     if not isinstance(meta.get("annotations"), dict):
         meta["annotations"] = {}
@@ -47,7 +47,7 @@ def annotations(obj: JSON) -> JSON:
 
 
 def finalizers(obj: JSON) -> list[str]:
-    """The object's finalizers (a copy)."""
+    """Return a copy of the object's finalizers."""
     return list(metadata(obj).get("finalizers") or [])
 
 
@@ -67,7 +67,7 @@ def remove_finalizer(obj: JSON, name: str) -> None:
 
 
 def deep(obj: JSON) -> JSON:
-    """A deep copy (stored objects never leak to callers)."""
+    """Copy deeply (stored objects never leak to callers)."""
     return copy.deepcopy(obj)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import threading
 from collections import deque
@@ -21,6 +22,7 @@ from .admission import admit_create
 from .errors import (
     ApiError,
     Cause,
+    GoLiteral,
     already_exists,
     bad_request,
     conflict,
@@ -79,7 +81,7 @@ class Watcher:
     start_rv: int = 0
 
     def translate(self, change: Change) -> tuple[str, JSON] | None:
-        """The event this watch sees for ``change`` (selector transitions included), if any."""
+        """Return the event this watch sees for ``change`` (selector transitions included), if any."""
         if change.kind is not self.kind:
             return None
         if self.namespace is not None and metadata(change.obj).get("namespace") != self.namespace:
@@ -99,10 +101,8 @@ class Watcher:
 
     def push(self, item: tuple[str, JSON] | None) -> None:
         """Hand an event (or the end marker) to the stream, from any thread."""
-        try:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody reads this watch any more
             self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
-        except RuntimeError:  # the loop is gone: nobody reads this watch any more
-            pass
 
 
 def _bump_generation(updated: JSON, current: JSON) -> None:
@@ -194,7 +194,7 @@ class KubernetesBackend:
             return {k.plural: [deep(o) for o in self._sorted(k, None)] for k in kinds.KINDS}
 
     def uids(self) -> set[str]:
-        """The UIDs of every stored object."""
+        """Return the UIDs of every stored object."""
         with self._lock:
             return {metadata(o)["uid"] for objects in self._store.values() for o in objects.values()}
 
@@ -227,12 +227,12 @@ class KubernetesBackend:
             return deep(self._current(kind, namespace, name))
 
     def find(self, kind: Kind, namespace: str | None, name: str) -> JSON | None:
-        """The object or None (no error), for controllers."""
+        """Return the object or None (no error), for controllers."""
         with self._lock:
             obj = self._store[kind].get((namespace or "", name))
             return deep(obj) if obj is not None else None
 
-    def list(
+    def list_objects(
         self,
         kind: Kind,
         namespace: str | None,
@@ -277,7 +277,8 @@ class KubernetesBackend:
             obj = self._decode(kind, body, namespace)
             if metadata(obj).get("name", name) != name:
                 raise bad_request(
-                    f"the name of the object ({metadata(obj)['name']}) does not match the name on the URL ({name})"
+                    f"the name of the object ({metadata(obj)['name']}) does not match the name on the URL "
+                    f"({name})"
                 )
             current = self._current(kind, namespace, name)
             sent_rv = metadata(obj).get("resourceVersion")
@@ -290,7 +291,7 @@ class KubernetesBackend:
                             "FieldValueInvalid",
                             "metadata.resourceVersion",
                             "must be specified for an update",
-                            "0x0",
+                            GoLiteral("0x0"),
                         )
                     ],
                 )
@@ -507,9 +508,9 @@ class KubernetesBackend:
             raise conflict(kind, name)
         if subresource == "status":
             # /status writes change the status stanza only.
-            updated = {**deep(current), "status": deep(obj.get("status"))}
-            if updated["status"] is None:
-                updated.pop("status")
+            updated = {k: v for k, v in deep(current).items() if k != "status"}
+            if isinstance(obj.get("status"), dict):
+                updated["status"] = deep(obj["status"])
         else:
             updated = deep(obj)
             if kind.has_status:
@@ -532,7 +533,7 @@ class KubernetesBackend:
                     Cause(
                         "FieldValueForbidden",
                         "metadata.finalizers",
-                        f"no new finalizers can be added if the object is being deleted, found new finalizers "
+                        "no new finalizers can be added if the object is being deleted, found new finalizers "
                         f"[]string{{{', '.join(json.dumps(f) for f in sorted(new_finalizers))}}}",
                     )
                 ],

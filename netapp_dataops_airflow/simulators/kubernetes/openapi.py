@@ -18,12 +18,12 @@ V2_CONTENT_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 
 def gv_path(group: str, version: str) -> str:
-    """The index key of a group-version: ``api/v1`` or ``apis/<group>/<version>``."""
+    """Return the index key of a group-version: ``api/v1`` or ``apis/<group>/<version>``."""
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
 def document(group: str, version: str) -> JSON:
-    """The OpenAPI v3 document of one group-version."""
+    """Build the OpenAPI v3 document of one group-version."""
     paths: JSON = {}
     for kind in kinds.in_group(group):
         prefix = f"/{gv_path(group, version)}"

@@ -206,7 +206,7 @@ def _add(doc: Any, path: str, value: Any, op: str, replace: bool = False) -> Any
 
 
 def _apply_op(doc: Any, op: JSON) -> Any:
-    name, path = op.get("op"), op.get("path")
+    name, path = op.get("op"), str(op.get("path", ""))
     if name in ("add", "replace", "test") and "value" not in op:
         raise bad_request(f"{name} operation missing value")
     if name == "add":
@@ -221,7 +221,7 @@ def _apply_op(doc: Any, op: JSON) -> Any:
             raise _invalid_patch(f"testing value {path} failed: test failed")
         return doc
     if name in ("move", "copy"):
-        source = op.get("from")
+        source = str(op.get("from", ""))
         value = _remove(doc, source, name) if name == "move" else copy.deepcopy(_get(doc, source, name))
         return _add(doc, path, value, name)
     raise bad_request(f"Unexpected kind: {name}")

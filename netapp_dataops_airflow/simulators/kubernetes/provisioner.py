@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import events, kinds
 from .controllers import Gates
-from .meta import JSON, annotations, dig, metadata, remove_finalizer
+from .meta import JSON, annotations_of, dig, metadata, remove_finalizer
 from .models import KubernetesBackend
 from .quantities import parse_quantity
 from .seed import PV_FINALIZERS, PVC_PROTECTION, TRIDENT, bind, volume_for
@@ -107,12 +107,15 @@ def _progress_claim(backend: KubernetesBackend, gates: Gates, claim: JSON) -> No
                 events.PV_CONTROLLER,
             )
         return
-    if storage_class.get("volumeBindingMode") == "WaitForFirstConsumer" and SELECTED_NODE not in annotations(
-        claim
-    ):
+    if storage_class.get(
+        "volumeBindingMode"
+    ) == "WaitForFirstConsumer" and SELECTED_NODE not in annotations_of(claim):
         if _pods_using(backend, claim):  # the scheduler picked a node for the first consumer
             backend.mutate(
-                kinds.PVCS, namespace, name, lambda c: annotations(c).update({SELECTED_NODE: SIMULATED_NODE})
+                kinds.PVCS,
+                namespace,
+                name,
+                lambda c: annotations_of(c).update({SELECTED_NODE: SIMULATED_NODE}),
             )
         elif gates.ready("wffc", uid, 0):
             gates.retry("wffc", uid, backend.timing.wait_for_first_consumer_event)
@@ -126,12 +129,12 @@ def _progress_claim(backend: KubernetesBackend, gates: Gates, claim: JSON) -> No
             )
         return
     provisioner = storage_class.get("provisioner", "")
-    if "volume.kubernetes.io/storage-provisioner" not in annotations(claim):
+    if "volume.kubernetes.io/storage-provisioner" not in annotations_of(claim):
         backend.mutate(
             kinds.PVCS,
             namespace,
             name,
-            lambda c: annotations(c).update(
+            lambda c: annotations_of(c).update(
                 {
                     "volume.beta.kubernetes.io/storage-provisioner": provisioner,
                     "volume.kubernetes.io/storage-provisioner": provisioner,
@@ -143,9 +146,9 @@ def _progress_claim(backend: KubernetesBackend, gates: Gates, claim: JSON) -> No
             claim,
             "Normal",
             "ExternalProvisioning",
-            f"Waiting for a volume to be created either by the external provisioner '{provisioner}' or manually "
-            "by the system administrator. If volume creation is delayed, please verify that the provisioner is "
-            "running and correctly registered.",
+            f"Waiting for a volume to be created either by the external provisioner '{provisioner}' or "
+            "manually by the system administrator. If volume creation is delayed, please verify that the "
+            "provisioner is running and correctly registered.",
             events.PV_CONTROLLER,
         )
         return
@@ -208,8 +211,8 @@ def _check_source(backend: KubernetesBackend, claim: JSON, storage_class: JSON) 
         _check_snapshot_source(backend, meta["namespace"], source["name"], requested, storage_class)
     elif source and source.get("kind") == "PersistentVolumeClaim":
         _check_claim_source(backend, meta["namespace"], source["name"], requested)
-    elif CLONE_FROM_PVC in annotations(claim):
-        _check_annotation_source(backend, claim, annotations(claim)[CLONE_FROM_PVC])
+    elif CLONE_FROM_PVC in annotations_of(claim):
+        _check_annotation_source(backend, claim, annotations_of(claim)[CLONE_FROM_PVC])
     else:
         return
     driver_error = backend.faults.take_driver_error("clone")
@@ -224,7 +227,8 @@ def _check_snapshot_source(
     snapshot = backend.find(kinds.SNAPSHOTS, namespace, name)
     if snapshot is None:
         raise ProvisioningError(
-            f'{prefix}error getting snapshot {name} from api server: {kinds.SNAPSHOTS.qualified} "{name}" not found'
+            f"{prefix}error getting snapshot {name} from api server: "
+            f'{kinds.SNAPSHOTS.qualified} "{name}" not found'
         )
     if metadata(snapshot).get("deletionTimestamp"):
         raise ProvisioningError(f"{prefix}snapshot {name} is being deleted")
@@ -277,7 +281,8 @@ def _check_annotation_source(backend: KubernetesBackend, claim: JSON, name: str)
     source = backend.find(kinds.PVCS, namespace, name)
     if source is None:
         raise ProvisioningError(
-            f'cloning from a PVC requires both PVCs be in the same namespace: persistentvolumeclaims "{name}" not found',
+            "cloning from a PVC requires both PVCs be in the same namespace: "
+            f'persistentvolumeclaims "{name}" not found',
             trident=True,
         )
     if dig(source, "spec", "storageClassName") != dig(claim, "spec", "storageClassName"):

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from .errors import bad_request
 
 _QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
-_SUFFIXES = {
+_SUFFIXES: dict[str, int | Decimal] = {
     "": 1,
     "Ki": 2**10,
     "Mi": 2**20,
@@ -30,7 +30,7 @@ _SUFFIXES = {
 _BINARY = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10))
 
 
-def parse_quantity(text: object) -> int:
+def parse_quantity(text: str | int) -> int:
     """Bytes in a quantity, rounded up; 400 with the apiserver's decode message when malformed."""
     raw = str(text).strip()
     match = _QUANTITY_RE.match(raw)

@@ -17,7 +17,7 @@ BACKEND_UUID = "2f4b0c4e-7d1a-4c55-9a3e-5b0d1c7e9f10"
 
 
 def storage_class(name: str, *, binding_mode: str = "Immediate", default: bool = False) -> JSON:
-    """A Trident ontap-nas StorageClass."""
+    """Build a Trident ontap-nas StorageClass."""
     annotations = {IS_DEFAULT_CLASS: "true"} if default else {}
     return {
         "apiVersion": "storage.k8s.io/v1",
@@ -32,7 +32,7 @@ def storage_class(name: str, *, binding_mode: str = "Immediate", default: bool =
 
 
 def default_objects() -> list[JSON]:
-    """What a fresh simulated cluster holds."""
+    """Return what a fresh simulated cluster holds."""
     namespaces = [
         {
             "apiVersion": "v1",
@@ -58,7 +58,7 @@ def default_objects() -> list[JSON]:
 
 
 def volume_for(claim: JSON, *, reclaim_policy: str = "Delete") -> JSON:
-    """The PV Trident provisions for ``claim`` (named ``pvc-<claim uid>``), already Bound."""
+    """Build the PV Trident provisions for ``claim`` (named ``pvc-<claim uid>``), already Bound."""
     meta, spec = claim["metadata"], claim["spec"]
     name = f"pvc-{meta['uid']}"
     return {
@@ -131,7 +131,7 @@ def bound_claim(
     access_modes: tuple[str, ...] = ("ReadWriteMany",),
     labels: dict[str, str] | None = None,
 ) -> list[JSON]:
-    """A Bound PVC and its PV, ready for :meth:`~.models.KubernetesBackend.seed`."""
+    """Build a Bound PVC and its PV, ready for :meth:`~.models.KubernetesBackend.seed`."""
     claim: JSON = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",

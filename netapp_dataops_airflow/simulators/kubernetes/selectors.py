@@ -117,7 +117,7 @@ def parse_field_selector(text: str | None, kind: Kind) -> FieldSelector:
 
 
 def field_value(obj: Mapping[str, Any], path: str) -> str:
-    """The value of a dotted field path as a selector compares it (missing = empty string)."""
+    """Return the value of a dotted field path as a selector compares it (missing = empty string)."""
     if path == "source":  # Events select on the reporting component
         return str(obj.get("source", {}).get("component", ""))
     value: Any = obj

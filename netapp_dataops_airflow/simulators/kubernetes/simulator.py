@@ -8,8 +8,9 @@ from types import TracebackType
 
 from aiohttp import web
 
-from .._server import ServedSite, ThreadedServer, start_site
-from .._tls import CertificateBundle, make_certificates
+from netapp_dataops_airflow.simulators._server import ServedSite, ThreadedServer, start_site
+from netapp_dataops_airflow.simulators._tls import CertificateBundle, make_certificates
+
 from .app import make_app
 from .kubeconfig import write_kubeconfig
 from .models import KubernetesBackend

@@ -8,10 +8,11 @@ common-controller and sidecar-controller.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from . import events, kinds
 from .controllers import Gates
-from .meta import JSON, add_finalizer, annotations, dig, finalizers, metadata, now, remove_finalizer
+from .meta import JSON, add_finalizer, annotations_of, dig, finalizers, metadata, now, remove_finalizer
 from .models import KubernetesBackend
 from .quantities import format_binary, parse_quantity
 from .seed import IS_DEFAULT_SNAPSHOT_CLASS, TRIDENT
@@ -75,22 +76,16 @@ def reconcile_contents(backend: KubernetesBackend, gates: Gates) -> None:
                 f"Failed to check and update snapshot content: failed to take snapshot of the volume "
                 f'{handle}: "rpc error: code = Internal desc = {driver_error}"'
             )
-            backend.mutate(
-                kinds.CONTENTS,
-                None,
-                meta["name"],
-                lambda c: c.update(
-                    status={
-                        **(c.get("status") or {}),
-                        "readyToUse": False,
-                        "error": {"message": message, "time": now()},
-                    }
-                ),
-            )
+            error = {"readyToUse": False, "error": {"message": message, "time": now()}}
+            backend.mutate(kinds.CONTENTS, None, meta["name"], partial(_merge_status, changes=error))
             events.record(backend, content, "Warning", "SnapshotCreationFailed", message, events.SNAPSHOTTER)
             continue
         gates.done("take", uid)
         backend.mutate(kinds.CONTENTS, None, meta["name"], lambda c: c.update(status=_taken(backend, c)))
+
+
+def _merge_status(obj: JSON, changes: JSON) -> None:
+    obj["status"] = {**(obj.get("status") or {}), **changes}
 
 
 def _taken(backend: KubernetesBackend, content: JSON) -> JSON:
@@ -128,14 +123,15 @@ def _snapshot_class(backend: KubernetesBackend, snapshot: JSON, driver: str) -> 
         if found is None:
             raise SnapshotError(
                 "GetSnapshotClassFailed",
-                f'Failed to get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io "{name}" not found',
+                "Failed to get snapshot class with error "
+                f'volumesnapshotclass.snapshot.storage.k8s.io "{name}" not found',
                 not_ready=False,
             )
         return found
     defaults = [
         c
         for c in backend.objects(kinds.SNAPSHOT_CLASSES)
-        if annotations(c).get(IS_DEFAULT_SNAPSHOT_CLASS) == "true" and c.get("driver") == driver
+        if annotations_of(c).get(IS_DEFAULT_SNAPSHOT_CLASS) == "true" and c.get("driver") == driver
     ]
     if len(defaults) != 1:
         detail = (
@@ -169,7 +165,8 @@ def _create_content(backend: KubernetesBackend, snapshot: JSON) -> None:
     if claim is None:
         raise SnapshotError(
             "SnapshotContentCreationFailed",
-            f"{failed}snapshot controller failed to update {name} on API server: cannot get claim from snapshot",
+            f"{failed}snapshot controller failed to update {name} on API server: "
+            "cannot get claim from snapshot",
         )
     if metadata(claim).get("deletionTimestamp"):
         raise SnapshotError(

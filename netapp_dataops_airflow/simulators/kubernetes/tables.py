@@ -174,7 +174,7 @@ def _row(kind: Kind, obj: JSON) -> JSON:
 def table(
     kind: Kind, objects: list[JSON], resource_version: str, *, headers: bool = True, continue_token: str = ""
 ) -> JSON:
-    """A Table of ``objects``; ``headers=False`` leaves the column definitions out (watch events)."""
+    """Build a Table of ``objects``; ``headers=False`` leaves the column definitions out (watch events)."""
     definitions = (
         [
             {

@@ -286,14 +286,14 @@ def _snapshot_class_causes(obj: JSON, old: JSON | None) -> list[Cause]:
 def _storage_class_causes(obj: JSON, old: JSON | None) -> list[Cause]:
     causes = [] if obj.get("provisioner") else [_required("provisioner")]
     policy = obj.get("reclaimPolicy")
-    if policy is not None and policy not in DELETION_POLICIES + ("Recycle",):
+    if policy is not None and policy not in (*DELETION_POLICIES, "Recycle"):
         causes.append(_unsupported("reclaimPolicy", policy, DELETION_POLICIES))
     mode = obj.get("volumeBindingMode")
     modes = ("Immediate", "WaitForFirstConsumer")
     if mode is not None and mode not in modes:
         causes.append(_unsupported("volumeBindingMode", mode, modes))
-    for field in ("parameters", "provisioner", "reclaimPolicy", "volumeBindingMode") if old else ():
-        if obj.get(field) != old.get(field):
+    for field in ("parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"):
+        if old is not None and obj.get(field) != old.get(field):
             causes.append(_forbidden(field, f"updates to {field} are forbidden."))
     return causes
 

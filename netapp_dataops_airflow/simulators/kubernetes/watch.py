@@ -20,6 +20,8 @@ from .models import KubernetesBackend
 from .selectors import FieldSelector, LabelSelector
 from .wire import dumps
 
+STALL_POLL = 0.05
+
 
 class WatchStream:
     """One client's watch: writes events from the store to the HTTP response."""
@@ -98,8 +100,10 @@ class WatchStream:
         )
 
     async def _send(self, event_type: str, obj: JSON) -> None:
-        while (stall := self._backend.faults.watch_stall_remaining()) > 0:
-            await asyncio.sleep(stall)
+        stall = self._backend.faults.watch_stall_remaining()
+        while stall > 0:  # short naps: a stall may be ended or extended while we wait
+            await asyncio.sleep(min(stall, STALL_POLL))
+            stall = self._backend.faults.watch_stall_remaining()
         if self._table and event_type in ("ADDED", "MODIFIED", "DELETED"):
             obj = tables.table(
                 self._kind, [obj], metadata(obj)["resourceVersion"], headers=not self._headers_sent

@@ -23,12 +23,12 @@ def dumps(obj: Any) -> str:
 
 
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    """A JSON answer as the apiserver writes it."""
+    """Answer JSON as the apiserver writes it."""
     return web.Response(text=dumps(obj), status=status, content_type="application/json", headers=headers)
 
 
 def error_response(error: ApiError) -> web.Response:
-    """A ``metav1.Status`` answer."""
+    """Answer a ``metav1.Status``."""
     return json_response(error.status(), error.code, error.headers)
 
 
