@@ -67,6 +67,20 @@ def test_official_client_with_the_pytest_fixtures(
     api_client.close()
 
 
+async def drain(custom: aclient.CustomObjectsApi, resource_version: str) -> None:
+    async with awatch.Watch().stream(
+        custom.list_namespaced_custom_object,
+        GROUP,
+        VERSION,
+        "default",
+        "volumesnapshots",
+        resource_version=resource_version,
+        timeout_seconds=5,
+    ) as stream:
+        async for _ in stream:
+            pass
+
+
 async def test_kubernetes_asyncio_over_tls_with_a_token(tmp_path: Path) -> None:
     async with KubernetesSimulator(tls=True, token=True) as sim:
         sim.backend.seed(*bound_claim("data"))
@@ -108,15 +122,5 @@ async def test_kubernetes_asyncio_over_tls_with_a_token(tmp_path: Path) -> None:
             assert "ADDED" not in seen  # resumed from the list's version: no synthetic ADDEDs
             sim.backend.compact()
             with pytest.raises(aclient.ApiException) as caught:
-                async with awatch.Watch().stream(
-                    custom.list_namespaced_custom_object,
-                    GROUP,
-                    VERSION,
-                    "default",
-                    "volumesnapshots",
-                    resource_version=listed["metadata"]["resourceVersion"],
-                    timeout_seconds=5,
-                ) as stream:
-                    async for _ in stream:
-                        pass
+                await drain(custom, listed["metadata"]["resourceVersion"])
             assert caught.value.status == 410
