@@ -24,6 +24,8 @@ BACKEND_KEY = web.AppKey("backend", KubernetesBackend)
 CONTROLLERS_KEY = web.AppKey("controllers", ControllerLoop)
 # Readable without credentials, as the system:public-info-viewer role allows.
 PUBLIC_PATHS = ("/version", "/healthz", "/readyz", "/livez")
+# Who an injected 403 says was refused: a service account as Airflow's pods would use.
+FORBIDDEN_USER = "system:serviceaccount:airflow:airflow-worker"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -119,6 +121,12 @@ async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
     if rule.action == "status":
         if rule.status == 429:
             raise errors.too_many_requests(rule.retry_after)
+        target = parse_target(request.path)
+        if rule.status == 403 and target is not None and target.kind is not None:
+            verb = "watch" if go_bool(request.query.get("watch")) else _verb(request.method)
+            if verb == "get" and target.name is None:
+                verb = "list"
+            raise errors.forbidden(target.kind, target.name, verb, FORBIDDEN_USER, target.namespace)
         raise errors.server_error(rule.status, rule.message)
     if rule.action == "stall":
         await asyncio.sleep(rule.seconds)

@@ -176,6 +176,13 @@ async def test_error_statuses(simulator: KubernetesSimulator, http: aiohttp.Clie
     body = await status_of(throttled, 429, "TooManyRequests")
     assert throttled.headers["Retry-After"] == "3"
     assert body["details"]["retryAfterSeconds"] == 3
+    simulator.backend.faults.fail_requests(403, path="volumesnapshots")
+    forbidden = await status_of(await http.get(f"{VS}?watch=1"), 403, "Forbidden")
+    assert forbidden["message"] == (
+        "volumesnapshots.snapshot.storage.k8s.io is forbidden: User "
+        '"system:serviceaccount:airflow:airflow-worker" cannot watch resource "volumesnapshots" in API group '
+        '"snapshot.storage.k8s.io" in the namespace "default"'
+    )
     simulator.backend.faults.fail_requests(503, method="GET", path="volumesnapshots")
     await status_of(await http.get(VS), 503, "ServiceUnavailable")
     assert (await http.get(VS)).status == 200  # the fault was for one request only
