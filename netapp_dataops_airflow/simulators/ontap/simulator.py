@@ -24,7 +24,7 @@ from aiohttp import web
 
 from netapp_dataops_airflow.simulators._server import ServedSite, ThreadedServer, start_site
 from netapp_dataops_airflow.simulators._tls import CertificateBundle, make_certificates
-from netapp_dataops_airflow.simulators.ontap.app import make_app
+from netapp_dataops_airflow.simulators.ontap.app import abort_connections, make_app
 from netapp_dataops_airflow.simulators.ontap.models import OntapBackend
 
 
@@ -107,6 +107,8 @@ class OntapSimulator:
     def stop(self) -> None:
         """Stop the background server and remove the CA file."""
         if self._threaded is not None:
+            if self._threaded.app is not None:
+                self._threaded.loop.call_soon_threadsafe(abort_connections, self._threaded.app)
             self._threaded.stop()
             self._threaded = None
         self._remove_ca_file()
@@ -121,6 +123,7 @@ class OntapSimulator:
     async def astop(self) -> None:
         """Stop serving from the running event loop and remove the CA file."""
         if self._site is not None:
+            abort_connections(self._site.runner.app)
             await self._site.runner.cleanup()
             self._site = None
         self._remove_ca_file()
