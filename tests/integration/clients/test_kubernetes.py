@@ -1,0 +1,328 @@
+"""The Kubernetes client and the shared informer against the simulator, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from netapp_dataops_airflow.clients._retry import RetryPolicy
+from netapp_dataops_airflow.clients.kubernetes import (
+    PERSISTENT_VOLUME_CLAIMS,
+    STORAGE_CLASSES,
+    VOLUME_SNAPSHOTS,
+    ClusterConfig,
+    KubernetesClient,
+    close_shared_clients,
+    shared_client,
+)
+from netapp_dataops_airflow.clients.kubernetes_informer import (
+    Informer,
+    shared_informer,
+    stop_shared_informers,
+)
+from netapp_dataops_airflow.exceptions import ApiError
+from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
+
+QUICK = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05)
+
+
+def cluster_for(sim: KubernetesSimulator, path: Path) -> ClusterConfig:
+    return ClusterConfig(kubeconfig=yaml.safe_load(sim.write_kubeconfig(path).read_text()))
+
+
+def claim(name: str, size: str = "1Gi") -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
+    }
+
+
+def snapshot(name: str, pvc: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "snapshot.storage.k8s.io/v1",
+        "kind": "VolumeSnapshot",
+        "metadata": {"name": name},
+        "spec": {"source": {"persistentVolumeClaimName": pvc}},
+    }
+
+
+def ready(obj: dict[str, Any] | None) -> str | None:
+    """Check for wait_for: the snapshot's content name once ready, 'gone' if it vanished."""
+    if obj is None:
+        return "gone"
+    status = obj.get("status") or {}
+    return status["boundVolumeSnapshotContentName"] if status.get("readyToUse") else None
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[KubernetesSimulator]:
+    async with KubernetesSimulator() as simulator:
+        yield simulator
+    await stop_shared_informers()
+    await close_shared_clients()
+
+
+@pytest.fixture
+def cluster(sim: KubernetesSimulator, tmp_path: Path) -> ClusterConfig:
+    return cluster_for(sim, tmp_path / "kubeconfig")
+
+
+@pytest.fixture
+async def client(cluster: ClusterConfig) -> AsyncIterator[KubernetesClient]:
+    client = await KubernetesClient.connect(cluster, retry=QUICK)
+    yield client
+    await client.close()
+
+
+async def test_crud_round_trip(client: KubernetesClient) -> None:
+    created = await client.create(PERSISTENT_VOLUME_CLAIMS, claim("data"), "default")
+    assert created["metadata"]["uid"]
+    fetched = await client.get(PERSISTENT_VOLUME_CLAIMS, "data", "default")
+    assert fetched["metadata"]["uid"] == created["metadata"]["uid"]
+
+    patched = await client.merge_patch(
+        PERSISTENT_VOLUME_CLAIMS, "data", {"metadata": {"labels": {"a": "b"}}}, "default"
+    )
+    assert patched["metadata"]["labels"] == {"a": "b"}
+
+    listed = await client.list_objects(PERSISTENT_VOLUME_CLAIMS, "default", label_selector="a=b")
+    assert [o["metadata"]["name"] for o in listed.items] == ["data"]
+    assert listed.resource_version
+
+    await client.delete(PERSISTENT_VOLUME_CLAIMS, "data", "default")
+
+
+async def test_dry_run_stores_nothing(client: KubernetesClient, sim: KubernetesSimulator) -> None:
+    await client.create(PERSISTENT_VOLUME_CLAIMS, claim("dry"), "default", dry_run=True)
+    assert not sim.backend.dump()["persistentvolumeclaims"]
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "reason"),
+    [
+        (lambda c: c.get(PERSISTENT_VOLUME_CLAIMS, "missing", "default"), 404, "NotFound"),
+        (lambda c: c.create(PERSISTENT_VOLUME_CLAIMS, claim("Bad_Name"), "default"), 422, "Invalid"),
+    ],
+)
+async def test_errors_keep_status_and_reason(
+    client: KubernetesClient, call: Any, status: int, reason: str
+) -> None:
+    with pytest.raises(ApiError) as raised:
+        await call(client)
+    assert (raised.value.status, raised.value.reason) == (status, reason)
+
+
+async def test_already_exists_is_a_409(client: KubernetesClient) -> None:
+    await client.create(PERSISTENT_VOLUME_CLAIMS, claim("twice"), "default")
+    with pytest.raises(ApiError, match="already exists") as raised:
+        await client.create(PERSISTENT_VOLUME_CLAIMS, claim("twice"), "default")
+    assert raised.value.reason == "AlreadyExists"
+
+
+async def test_delete_with_a_stale_uid_is_refused(client: KubernetesClient) -> None:
+    await client.create(PERSISTENT_VOLUME_CLAIMS, claim("guarded"), "default")
+    with pytest.raises(ApiError) as raised:
+        await client.delete(PERSISTENT_VOLUME_CLAIMS, "guarded", "default", uid="not-this-one")
+    assert raised.value.status == 409
+    await client.get(PERSISTENT_VOLUME_CLAIMS, "guarded", "default")
+
+
+@pytest.mark.parametrize(
+    "inject",
+    [
+        lambda faults: faults.fail_requests(503, method="GET", times=2),
+        lambda faults: faults.fail_requests(429, method="GET", retry_after=0, times=2),
+        lambda faults: faults.drop_connections(method="GET", times=2),
+    ],
+    ids=["5xx", "429", "dropped"],
+)
+async def test_transient_failures_are_retried(
+    client: KubernetesClient, sim: KubernetesSimulator, inject: Any
+) -> None:
+    sim.backend.seed(*bound_claim("retry-me"))
+    inject(sim.backend.faults)
+    fetched = await client.get(PERSISTENT_VOLUME_CLAIMS, "retry-me", "default")
+    assert fetched["status"]["phase"] == "Bound"
+
+
+async def test_retries_give_up_with_the_last_error(
+    client: KubernetesClient, sim: KubernetesSimulator
+) -> None:
+    sim.backend.faults.fail_requests(500, method="GET", times=QUICK.attempts)
+    with pytest.raises(ApiError) as raised:
+        await client.get(PERSISTENT_VOLUME_CLAIMS, "anything", "default")
+    assert raised.value.status == 500
+
+
+async def test_wrong_token_is_401_without_the_token(tmp_path: Path) -> None:
+    async with KubernetesSimulator(token="right-token") as sim:
+        kubeconfig = yaml.safe_load(sim.write_kubeconfig(tmp_path / "kubeconfig").read_text())
+        kubeconfig["users"][0]["user"]["token"] = "wrong-token"
+        client = await KubernetesClient.connect(ClusterConfig(kubeconfig=kubeconfig), retry=QUICK)
+        try:
+            with pytest.raises(ApiError) as raised:
+                await client.get(PERSISTENT_VOLUME_CLAIMS, "x", "default")
+        finally:
+            await client.close()
+    assert raised.value.status == 401
+    assert "credentials in the connection were rejected" in str(raised.value)
+    assert "wrong-token" not in str(raised.value)
+
+
+async def test_tls_is_verified_against_the_kubeconfig_ca(tmp_path: Path) -> None:
+    async with KubernetesSimulator(tls=True, token=True) as sim:
+        kubeconfig = yaml.safe_load(sim.write_kubeconfig(tmp_path / "kubeconfig", inline_ca=True).read_text())
+        good = await KubernetesClient.connect(ClusterConfig(kubeconfig=kubeconfig), retry=QUICK)
+        cluster = kubeconfig["clusters"][0]["cluster"]
+        del cluster["certificate-authority-data"]
+        untrusting = await KubernetesClient.connect(ClusterConfig(kubeconfig=kubeconfig), retry=QUICK)
+        try:
+            classes = await good.list_objects(STORAGE_CLASSES)
+            assert "ontap-nas" in [c["metadata"]["name"] for c in classes.items]
+            with pytest.raises(ApiError, match="cannot reach the Kubernetes API"):
+                await untrusting.get(PERSISTENT_VOLUME_CLAIMS, "x", "default")
+        finally:
+            await good.close()
+            await untrusting.close()
+
+
+async def test_shared_client_is_one_per_cluster_and_loop(cluster: ClusterConfig) -> None:
+    assert await shared_client(cluster) is await shared_client(cluster)
+
+
+# -- informer ----------------------------------------------------------------------------------
+
+
+async def test_many_waiters_share_one_list_and_one_watch(
+    sim: KubernetesSimulator, cluster: ClusterConfig
+) -> None:
+    sim.backend.seed(*bound_claim("source"))
+    client = await shared_client(cluster)
+    names = [f"snap-{i}" for i in range(25)]
+    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+        # As in production: each object is created (by a task) before its wait starts.
+        waits = []
+        for name in names:
+            await client.create(VOLUME_SNAPSHOTS, snapshot(name, "source"), "default")
+            waits.append(asyncio.ensure_future(informer.wait_for(name, ready)))
+        contents = await asyncio.wait_for(asyncio.gather(*waits), timeout=30)
+    assert all(content.startswith("snapcontent-") for content in contents)
+    assert (informer.stats.lists, informer.stats.watches) == (1, 1)
+
+
+async def test_waiters_of_one_namespace_join_the_same_informer(cluster: ClusterConfig) -> None:
+    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as one:
+        async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as two:
+            assert one is two
+        async with shared_informer(cluster, VOLUME_SNAPSHOTS, "other") as three:
+            assert three is not one
+
+
+async def test_object_created_before_the_wait_is_found(
+    sim: KubernetesSimulator, cluster: ClusterConfig
+) -> None:
+    sim.backend.seed(*bound_claim("source"))
+    client = await shared_client(cluster)
+    await client.create(VOLUME_SNAPSHOTS, snapshot("early", "source"), "default")
+    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+        assert (await asyncio.wait_for(informer.wait_for("early", ready), 30)).startswith("snapcontent-")
+
+
+async def test_missing_object_is_reported_gone(cluster: ClusterConfig) -> None:
+    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+        assert await asyncio.wait_for(informer.wait_for("never-created", ready), 30) == "gone"
+
+
+async def test_deletion_during_the_wait_ends_it(sim: KubernetesSimulator, cluster: ClusterConfig) -> None:
+    sim.backend.seed(*bound_claim("unbound-source"))
+    sim.backend.timing.update(snapshot=30.0)  # the snapshot will not progress during this test
+    client = await shared_client(cluster)
+    await client.create(VOLUME_SNAPSHOTS, snapshot("doomed", "unbound-source"), "default")
+    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+        wait = asyncio.ensure_future(informer.wait_for("doomed", ready))
+        await asyncio.sleep(0.2)
+        assert not wait.done()
+        await client.delete(VOLUME_SNAPSHOTS, "doomed", "default")
+        assert await asyncio.wait_for(wait, 30) == "gone"
+
+
+async def test_recreated_name_with_another_uid_counts_as_gone(
+    sim: KubernetesSimulator, cluster: ClusterConfig
+) -> None:
+    client = await shared_client(cluster)
+    first = await client.create(PERSISTENT_VOLUME_CLAIMS, claim("reborn"), "default")
+    await client.delete(PERSISTENT_VOLUME_CLAIMS, "reborn", "default")
+    await client.create(PERSISTENT_VOLUME_CLAIMS, claim("reborn"), "default")
+
+    def bound(obj: dict[str, Any] | None) -> str | None:
+        if obj is None:
+            return "gone"
+        return "bound" if (obj.get("status") or {}).get("phase") == "Bound" else None
+
+    async with shared_informer(cluster, PERSISTENT_VOLUME_CLAIMS, "default") as informer:
+        outcome = await asyncio.wait_for(informer.wait_for("reborn", bound, uid=first["metadata"]["uid"]), 30)
+    assert outcome == "gone"
+
+
+async def test_rewatches_from_the_last_version_when_the_server_ends_the_watch(
+    sim: KubernetesSimulator, cluster: ClusterConfig
+) -> None:
+    sim.backend.seed(*bound_claim("source"))
+    sim.backend.timing.update(snapshot_ready=0.5)
+    client = await shared_client(cluster)
+    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+        await client.create(VOLUME_SNAPSHOTS, snapshot("survivor", "source"), "default")
+        wait = asyncio.ensure_future(informer.wait_for("survivor", ready))
+        await asyncio.sleep(0.1)
+        sim.backend.expire_watches()
+        assert (await asyncio.wait_for(wait, 30)).startswith("snapcontent-")
+    assert informer.stats.watches >= 2
+    assert informer.stats.lists == 1  # nothing was missed, so no relist
+
+
+async def test_relists_when_the_resume_version_is_too_old(
+    sim: KubernetesSimulator, cluster: ClusterConfig
+) -> None:
+    sim.backend.seed(*bound_claim("source"))
+    sim.backend.timing.update(snapshot_ready=0.5)
+    client = await shared_client(cluster)
+    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+        await client.create(VOLUME_SNAPSHOTS, snapshot("survivor", "source"), "default")
+        wait = asyncio.ensure_future(informer.wait_for("survivor", ready))
+        await asyncio.sleep(0.1)
+        # Hold the informer's next watch request while history moves on and is compacted, so
+        # its resume version has expired by the time the server reads it.
+        sim.backend.faults.stall_requests(1.0, method="GET", path="volumesnapshots")
+        sim.backend.expire_watches()
+        sim.backend.seed(
+            snapshot("bystander", "source") | {"metadata": {"name": "bystander", "namespace": "default"}}
+        )
+        sim.backend.compact()
+        assert (await asyncio.wait_for(wait, 30)).startswith("snapcontent-")
+    assert informer.stats.relists_after_expiry == 1
+    assert informer.stats.lists == 2
+
+
+async def test_forbidden_list_fails_waiters_fast(sim: KubernetesSimulator, cluster: ClusterConfig) -> None:
+    sim.backend.faults.fail_requests(403, method="GET", path="volumesnapshots", times=1000)
+    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+        with pytest.raises(ApiError) as raised:
+            await asyncio.wait_for(informer.wait_for("any", ready), 30)
+    assert raised.value.status == 403
+    assert "k8s/rbac.yaml" in str(raised.value)
+
+
+async def test_informer_stops_cleanly(cluster: ClusterConfig) -> None:
+    client = await shared_client(cluster)
+    informer = Informer(client, VOLUME_SNAPSHOTS, "default")
+    informer.start()
+    wait = asyncio.ensure_future(informer.wait_for("x", lambda obj: None))
+    await asyncio.sleep(0.1)
+    await informer.stop()
+    with pytest.raises(asyncio.CancelledError):
+        await wait
