@@ -5,7 +5,8 @@
     nox -s lint         ruff (check + format) and the import-layer contracts
     nox -s typecheck    mypy --strict over the package
     nox -s fidelity     real third-party clients (kubectl, kubernetes, kubernetes_asyncio,
-                        netapp-dataops-k8s) against the simulators
+                        netapp-ontap, netapp-dataops-k8s, netapp-dataops-traditional)
+                        against the simulators
 
 Arguments after ``--`` go to the tool, e.g. ``nox -s tests -- -k watch -x``.
 """
@@ -72,8 +73,9 @@ def typecheck(session: nox.Session) -> None:
 def fidelity(session: nox.Session) -> None:
     """Clients nobody here wrote, unchanged, against the simulators.
 
-    NetApp's ``netapp-dataops-k8s`` gets a virtualenv of its own: it needs ``kubernetes<37`` and
-    brings notebook, pandas and fastmcp, none of which belong next to Airflow.
+    NetApp's DataOps toolkits (``netapp-dataops-k8s``, ``netapp-dataops-traditional``) get a
+    virtualenv of their own: they need ``kubernetes<37`` and bring notebook, pandas, boto3 and
+    fastmcp, none of which belong next to Airflow. Tests run them as subprocesses.
     """
     install_project(session, "fidelity")
     toolkit_venv = Path(session.virtualenv.location).parent / "fidelity-toolkit"
@@ -88,6 +90,7 @@ def fidelity(session: nox.Session) -> None:
         "--python",
         str(toolkit_python),
         "netapp-dataops-k8s==3.1.0",
+        "netapp-dataops-traditional==3.1.0",
         "kubernetes>=36,<37",
         external=True,
     )
