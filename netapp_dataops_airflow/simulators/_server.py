@@ -2,7 +2,8 @@
 
 Synchronous clients (kubectl, the official ``kubernetes`` client, ``netapp-ontap``) need the
 simulator in another thread; async tests can run it in their own loop. Both paths share
-:func:`start_site`, so they serve exactly the same way.
+:func:`start_site`, so they serve exactly the same way, and :class:`LoopbackSimulator` gives every
+simulator the same facade over them.
 """
 
 from __future__ import annotations
@@ -10,12 +11,29 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from netapp_dataops_airflow.simulators._tls import CertificateBundle
+
 AppFactory = Callable[[], web.Application]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Connections the site has served. Stopping aborts them: clients keep keep-alive connections open,
+# and a TLS connection left to close gracefully outlives the loop and warns "unclosed transport".
+_TRANSPORTS: web.AppKey[weakref.WeakSet[asyncio.Transport]] = web.AppKey("served_transports")
+
+
+@web.middleware
+async def _track_transport(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if isinstance(request.transport, asyncio.Transport):
+        request.app[_TRANSPORTS].add(request.transport)
+    return await handler(request)
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,13 @@ class ServedSite:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{host}:{self.port}"
 
+    async def stop(self) -> None:
+        """Drop every served connection and stop serving."""
+        served: weakref.WeakSet[asyncio.Transport] = self.runner.app[_TRANSPORTS]
+        for transport in list(served):
+            transport.abort()
+        await self.runner.cleanup()
+
 
 async def start_site(
     app: web.Application,
@@ -43,6 +68,8 @@ async def start_site(
     ssl_context: ssl.SSLContext | None = None,
 ) -> ServedSite:
     """Bind ``app`` to ``host:port`` (0 picks a free port) and start serving it."""
+    app[_TRANSPORTS] = weakref.WeakSet()
+    app.middlewares.insert(0, _track_transport)
     # No access log: a watch-heavy test would log thousands of lines; shutdown_timeout is short
     # because open watch streams would otherwise hold a clean stop for a minute.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -116,7 +143,7 @@ class ThreadedServer:
                 return
             ready.set()
             loop.run_forever()
-            loop.run_until_complete(self._site.runner.cleanup())
+            loop.run_until_complete(self._site.stop())
             loop.close()
 
         self._thread = threading.Thread(target=serve, name="simulator", daemon=True)
@@ -140,3 +167,95 @@ class ThreadedServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+_Simulator = TypeVar("_Simulator", bound="LoopbackSimulator")
+
+
+class LoopbackSimulator:
+    """The facade every simulator shares: serve :meth:`make_app` from a thread or the running loop.
+
+    Synchronous use serves from a background thread::
+
+        with SomeSimulator() as sim:
+            requests.get(sim.url + "/...")
+
+    Asynchronous use serves in the running loop::
+
+        async with SomeSimulator() as sim:
+            ...
+    """
+
+    def __init__(self, *, host: str, port: int, certificates: CertificateBundle | None) -> None:
+        self._host = host
+        self._port = port
+        self._certificates = certificates
+        self._threaded: ThreadedServer | None = None
+        self._site: ServedSite | None = None
+
+    def make_app(self) -> web.Application:
+        """Build the application to serve (a new one per start)."""
+        raise NotImplementedError
+
+    def _stopped(self) -> None:
+        """Release what the facade made for clients (files, ...) once serving has stopped."""
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``https://127.0.0.1:43211``."""
+        if self._site is not None:
+            return self._site.url
+        if self._threaded is not None:
+            return self._threaded.url
+        raise RuntimeError("the simulator is not running; use it as a context manager or call start()")
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        port = urlsplit(self.url).port
+        assert port is not None
+        return port
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        return self._certificates.server_context() if self._certificates else None
+
+    def start(self: _Simulator) -> _Simulator:
+        """Serve from a background thread; return once the port is bound."""
+        server = ThreadedServer(
+            self.make_app, host=self._host, port=self._port, ssl_context=self._ssl_context()
+        )
+        self._threaded = server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the background server."""
+        if self._threaded is not None:
+            self._threaded.stop()
+            self._threaded = None
+        self._stopped()
+
+    async def start_async(self: _Simulator) -> _Simulator:
+        """Serve from the running event loop."""
+        self._site = await start_site(
+            self.make_app(), host=self._host, port=self._port, ssl_context=self._ssl_context()
+        )
+        return self
+
+    async def stop_async(self) -> None:
+        """Stop serving from the running event loop."""
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+        self._stopped()
+
+    def __enter__(self: _Simulator) -> _Simulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    async def __aenter__(self: _Simulator) -> _Simulator:
+        return await self.start_async()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop_async()

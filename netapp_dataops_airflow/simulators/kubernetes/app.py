@@ -187,7 +187,11 @@ async def _dispatch(request: web.Request, target: Target) -> web.StreamResponse:
             return _delete_collection(request, target)
         raise errors.method_not_allowed(_verb(method), kind)
     if method == "GET":
-        return json_response(backend.get(kind, target.namespace, target.name))
+        obj = backend.get(kind, target.namespace, target.name)
+        if wants_table(request) and target.subresource is None:
+            # The apiserver renders a single GET as a one-row Table too (kubectl get pvc NAME).
+            return json_response(tables.table(kind, [obj], obj["metadata"]["resourceVersion"]))
+        return json_response(obj)
     if method == "PUT":
         body = await _json_body(request)
         return json_response(

@@ -11,7 +11,6 @@ import asyncio
 import base64
 import binascii
 import hmac
-import weakref
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -23,16 +22,6 @@ from netapp_dataops_airflow.simulators.ontap.models import OntapBackend
 from netapp_dataops_airflow.simulators.ontap.responses import OntapResponses, hal
 
 REALM = 'Basic realm="ONTAP simulator"'
-# The connections the app has served, so a stop can drop them at once: a graceful TLS close waits
-# for the client's close_notify, and a loop stopped meanwhile leaves the sockets open.
-TRANSPORTS: web.AppKey[weakref.WeakSet[asyncio.Transport]] = web.AppKey("transports")
-
-
-def abort_connections(app: web.Application) -> None:
-    """Drop every connection the app has served (call in the app's loop, before stopping it)."""
-    transports: weakref.WeakSet[asyncio.Transport] = app[TRANSPORTS]
-    for transport in list(transports):
-        transport.abort()
 
 
 def _credentials(header: str) -> tuple[str, str] | None:
@@ -91,12 +80,6 @@ def make_app(backend: OntapBackend, *, username: str, password: str) -> web.Appl
         return await handler(request)
 
     @web.middleware
-    async def tracked(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.transport is not None:
-            app[TRANSPORTS].add(request.transport)
-        return await handler(request)
-
-    @web.middleware
     async def consistent(request: web.Request, handler: Handler) -> web.StreamResponse:
         # Read the body first so the handler runs without suspending, then hold the backend's
         # lock throughout: a test thread changing state never sees a half-rendered answer.
@@ -104,8 +87,7 @@ def make_app(backend: OntapBackend, *, username: str, password: str) -> web.Appl
         with backend.lock:
             return await handler(request)
 
-    app = web.Application(middlewares=[tracked, envelopes, faults, basic_auth, consistent])
-    app[TRANSPORTS] = weakref.WeakSet()
+    app = web.Application(middlewares=[envelopes, faults, basic_auth, consistent])
     app.add_routes(OntapResponses(backend).routes())
     app.add_routes(control_routes(backend))
     return app
