@@ -30,7 +30,7 @@ ROOT = Path(__file__).parent
 def airflow_env(session: nox.Session) -> dict[str, str]:
     """Keep Airflow's home (config, SQLite database, logs) inside the session, never in ``~/airflow``."""
     return {
-        "AIRFLOW_HOME": str(Path(session.create_tmp()) / "airflow-home"),
+        "AIRFLOW_HOME": str(Path(session.create_tmp()).resolve() / "airflow-home"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
     }
