@@ -11,8 +11,7 @@ import re
 
 import pytest
 import yaml
-from conftest import WAIT_SECONDS, Kubectl, describe_run
-from k8s_manifests import SNAPSHOT_CLASS, pvc, volume_snapshot
+from k8s_fidelity import SNAPSHOT_CLASS, WAIT_SECONDS, Kubectl, describe_run, pvc, volume_snapshot
 
 pytestmark = [pytest.mark.fidelity, pytest.mark.kubectl]
 
@@ -124,6 +123,8 @@ def test_pvc_create_wait_get_describe_label_patch_delete(kubectl: Kubectl) -> No
     assert as_yaml["metadata"]["uid"] == obj["metadata"]["uid"]
     assert as_yaml["spec"] == obj["spec"]
 
+    says(kubectl, "Bound", "get", "pvc", name, "--subresource=status", "-o", "jsonpath={.status.phase}")
+
     described = kubectl("describe", "pvc", name).stdout
     fields = describe_fields(described)
     assert fields["Name"] == name, described
@@ -173,6 +174,18 @@ def test_apply_client_side_creates_configures_and_prunes_labels(kubectl: Kubectl
     applied = json.loads(obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
     assert applied["metadata"]["labels"] == {"team": "ai"}
     assert obj["spec"]["resources"]["requests"]["storage"] == "1Gi"
+
+    # A custom resource: kubectl falls back from strategic merge to a JSON merge patch.
+    snapshot = kubectl.manifest(
+        volume_snapshot("fid-applied-snap", name, labels={"team": "ml", "tier": "gold"})
+    )
+    says(kubectl, f"{VS}/fid-applied-snap created", "apply", "-f", str(snapshot))
+    says(kubectl, f"{VS}/fid-applied-snap unchanged", "apply", "-f", str(snapshot))
+    kubectl.manifest(volume_snapshot("fid-applied-snap", name, labels={"team": "ai"}))
+    says(kubectl, f"{VS}/fid-applied-snap configured", "apply", "-f", str(snapshot))
+    assert kubectl.json("get", "vs", "fid-applied-snap")["metadata"]["labels"] == {"team": "ai"}
+
+    says(kubectl, f'{VS} "fid-applied-snap" deleted', "delete", "-f", str(snapshot), TIMEOUT)
     says(kubectl, f'persistentvolumeclaim "{name}" deleted', "delete", "-f", str(path), TIMEOUT)
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WAIT_SECONDS
-from k8s_manifests import NAMESPACE, SNAPSHOT_GROUP, SNAPSHOT_VERSION, pvc, volume_snapshot
+from k8s_fidelity import NAMESPACE, SNAPSHOT_GROUP, SNAPSHOT_VERSION, WAIT_SECONDS, pvc, volume_snapshot
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.rest import ApiException
 

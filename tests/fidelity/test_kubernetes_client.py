@@ -7,8 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import poll
-from k8s_manifests import NAMESPACE, SNAPSHOT_GROUP, SNAPSHOT_VERSION, pvc, volume_snapshot
+from k8s_fidelity import NAMESPACE, SNAPSHOT_GROUP, SNAPSHOT_VERSION, poll, pvc, volume_snapshot
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 

@@ -15,8 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WAIT_SECONDS, describe_run, poll
-from k8s_manifests import NAMESPACE, SNAPSHOT_CLASS, SNAPSHOT_GROUP, SNAPSHOT_VERSION
+from k8s_fidelity import (
+    NAMESPACE,
+    SNAPSHOT_CLASS,
+    SNAPSHOT_GROUP,
+    SNAPSHOT_VERSION,
+    WAIT_SECONDS,
+    describe_run,
+    poll,
+)
 from kubernetes import client
 
 pytestmark = pytest.mark.fidelity
