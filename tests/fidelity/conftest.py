@@ -6,6 +6,7 @@ ONTAP fidelity tests share this directory, and each test asks for what it needs.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -44,12 +45,24 @@ def make_kubectl(binary: Path, kubeconfig: Path, tmp_path: Path) -> Iterator[Kub
     runner.close()
 
 
-@pytest.fixture
-def kubectl(kubeconfig_path: Path, tmp_path: Path) -> Iterator[Kubectl]:
-    """The machine's kubectl (the Google Cloud SDK dispatcher), with a HOME of its own."""
+@pytest.fixture(scope="session")
+def system_kubectl() -> Path:
+    """``/usr/bin/kubectl`` if it is new enough for these tests (``wait --for=jsonpath`` needs 1.23)."""
     if not SYSTEM_KUBECTL.exists():
         pytest.skip(f"{SYSTEM_KUBECTL} is not installed")
-    yield from make_kubectl(SYSTEM_KUBECTL, kubeconfig_path, tmp_path)
+    version = subprocess.run(
+        [str(SYSTEM_KUBECTL), "version", "--client", "-o", "json"], capture_output=True, text=True, check=True
+    )
+    minor = int(json.loads(version.stdout)["clientVersion"]["minor"].rstrip("+"))
+    if minor < 23:
+        pytest.skip(f"{SYSTEM_KUBECTL} is kubectl 1.{minor}; these tests need 1.23 or later")
+    return SYSTEM_KUBECTL
+
+
+@pytest.fixture
+def kubectl(system_kubectl: Path, kubeconfig_path: Path, tmp_path: Path) -> Iterator[Kubectl]:
+    """The machine's kubectl (the Google Cloud SDK dispatcher), with a HOME of its own."""
+    yield from make_kubectl(system_kubectl, kubeconfig_path, tmp_path)
 
 
 @pytest.fixture(scope="session")

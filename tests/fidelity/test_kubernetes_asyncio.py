@@ -33,6 +33,9 @@ async def api(kubeconfig_path: Path) -> AsyncIterator[client.ApiClient]:
     await config.load_kube_config(config_file=str(kubeconfig_path), client_configuration=configuration)
     async with client.ApiClient(configuration) as api_client:
         yield api_client
+    # A watch left early closes its TLS connection outside the pool; give the close handshake the
+    # moment aiohttp's "Graceful Shutdown" guide asks for before pytest-asyncio closes the loop.
+    await asyncio.sleep(0.25)
 
 
 @pytest.fixture
