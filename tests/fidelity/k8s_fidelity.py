@@ -26,6 +26,13 @@ SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
 SNAPSHOT_VERSION = "v1"
 # The class name netapp-dataops-k8s assumes; the simulator serves it as Trident's snapshot class.
 SNAPSHOT_CLASS = "csi-snapclass"
+# Keyword arguments naming the namespace's VolumeSnapshots for the clients' custom-object APIs.
+VS_ARGS = {
+    "group": SNAPSHOT_GROUP,
+    "version": SNAPSHOT_VERSION,
+    "namespace": NAMESPACE,
+    "plural": "volumesnapshots",
+}
 
 
 def pvc(

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from k8s_fidelity import NAMESPACE, SNAPSHOT_GROUP, SNAPSHOT_VERSION, WAIT_SECONDS, pvc, volume_snapshot
+from k8s_fidelity import (
+    NAMESPACE,
+    VS_ARGS,
+    WAIT_SECONDS,
+    pvc,
+    volume_snapshot,
+)
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.rest import ApiException
 
@@ -18,12 +24,6 @@ from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
 
 pytestmark = pytest.mark.fidelity
 
-VS_ARGS = {
-    "group": SNAPSHOT_GROUP,
-    "version": SNAPSHOT_VERSION,
-    "namespace": NAMESPACE,
-    "plural": "volumesnapshots",
-}
 MERGE_PATCH = "application/merge-patch+json"
 
 

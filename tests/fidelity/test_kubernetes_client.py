@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from k8s_fidelity import NAMESPACE, SNAPSHOT_GROUP, SNAPSHOT_VERSION, poll, pvc, volume_snapshot
+from k8s_fidelity import NAMESPACE, SNAPSHOT_GROUP, SNAPSHOT_VERSION, VS_ARGS, poll, pvc, volume_snapshot
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
@@ -16,12 +17,6 @@ from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
 pytestmark = pytest.mark.fidelity
 
 WATCH_SECONDS = 30
-VS_ARGS = {
-    "group": SNAPSHOT_GROUP,
-    "version": SNAPSHOT_VERSION,
-    "namespace": NAMESPACE,
-    "plural": "volumesnapshots",
-}
 
 
 def bound_pvc(core_v1: client.CoreV1Api, name: str, **options: Any) -> client.V1PersistentVolumeClaim:
@@ -187,6 +182,38 @@ def test_volume_snapshot_custom_object_crud_status_and_patches(
     wait_gone(lambda: core_v1.read_namespaced_persistent_volume_claim("py-snap-source", NAMESPACE), "source")
 
 
+def test_list_pages_dry_run_and_generate_name(core_v1: client.CoreV1Api) -> None:
+    for index in range(3):
+        core_v1.create_namespaced_persistent_volume_claim(
+            NAMESPACE, pvc(f"py-page-{index}", labels={"suite": "page"})
+        )
+    names, token, pages = [], None, 0
+    while True:
+        page = core_v1.list_namespaced_persistent_volume_claim(
+            NAMESPACE, label_selector="suite=page", limit=2, _continue=token
+        )
+        names += [item.metadata.name for item in page.items]
+        pages += 1
+        token = page.metadata._continue
+        if not token:
+            break
+    assert names == ["py-page-0", "py-page-1", "py-page-2"]
+    assert pages == 2
+
+    dry = core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, pvc("py-dry"), dry_run="All")
+    assert dry.metadata.name == "py-dry"
+    assert dry.status.phase == "Pending"
+    with pytest.raises(ApiException) as missing:
+        core_v1.read_namespaced_persistent_volume_claim("py-dry", NAMESPACE)
+    assert missing.value.status == 404
+
+    body = pvc("unused")
+    body["metadata"] = {"generateName": "py-gen-"}
+    generated = core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, body)
+    assert re.fullmatch(r"py-gen-[a-z0-9]{5}", generated.metadata.name), generated.metadata.name
+    assert generated.metadata.generate_name == "py-gen-"
+
+
 INVALID_NAME_DETAIL = (
     'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case '
     "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. "
@@ -246,6 +273,19 @@ ERROR_CASES: dict[
         "Invalid",
         'VolumeSnapshot.snapshot.storage.k8s.io "py-two-sources" is invalid: spec.source: Invalid value: '
         '"object": exactly one of volumeSnapshotContentName and persistentVolumeClaimName must be set',
+    ),
+    "strategic merge patch on a custom resource": (
+        lambda core, custom: custom.patch_namespaced_custom_object(
+            name="py-any",
+            body={"metadata": {"labels": {"a": "b"}}},
+            _content_type="application/strategic-merge-patch+json",
+            **VS_ARGS,
+        ),
+        415,
+        "Unsupported Media Type",
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
     ),
     "unsupported field selector": (
         lambda core, custom: core.list_namespaced_persistent_volume_claim(

@@ -20,6 +20,7 @@ from k8s_fidelity import (
     SNAPSHOT_CLASS,
     SNAPSHOT_GROUP,
     SNAPSHOT_VERSION,
+    VS_ARGS,
     WAIT_SECONDS,
     describe_run,
     poll,
@@ -29,12 +30,6 @@ from kubernetes import client
 pytestmark = pytest.mark.fidelity
 
 SCRIPT = Path(__file__).with_name("toolkit_scenarios.py")
-VS_ARGS = {
-    "group": SNAPSHOT_GROUP,
-    "version": SNAPSHOT_VERSION,
-    "namespace": NAMESPACE,
-    "plural": "volumesnapshots",
-}
 TOOLKIT_LABELS = {"created-by": "ntap-dsutil"}
 CLONES = ("tk-clone-from-pvc", "tk-clone-from-snap", "tk-annotated-clone")
 
