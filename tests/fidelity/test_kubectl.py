@@ -219,8 +219,20 @@ def test_volume_snapshot_create_wait_restore_label_patch_delete(kubectl: Kubectl
     wait_ready(kubectl, "fid-snap")
 
     says(kubectl, f"{VS}/fid-snap", "get", "volumesnapshots", "-o", "name")
-    table = kubectl("get", "vs", "fid-snap").stdout
-    assert table.splitlines()[1].split()[0] == "fid-snap", table
+    # The CRD's additionalPrinterColumns.
+    header, row = kubectl("get", "vs", "fid-snap").stdout.splitlines()
+    assert header.split() == [
+        "NAME",
+        "READYTOUSE",
+        "SOURCEPVC",
+        "SOURCESNAPSHOTCONTENT",
+        "RESTORESIZE",
+        "SNAPSHOTCLASS",
+        "SNAPSHOTCONTENT",
+        "CREATIONTIME",
+        "AGE",
+    ], header
+    assert row.split()[:3] == ["fid-snap", "true", "fid-snap-source"], row
     snap = kubectl.json("get", "vs", "fid-snap")
     content_name = f"snapcontent-{snap['metadata']['uid']}"
     assert snap["status"]["readyToUse"] is True
@@ -344,6 +356,8 @@ def test_kubectl_1_20_round_trip(kubectl_1_20: Kubectl) -> None:
         "-p",
         '{"metadata":{"annotations":{"a":"b"}}}',
     )
+    header = kubectl("get", "pvc", "fid-old").stdout.splitlines()[0]
+    assert header.split()[:4] == ["NAME", "STATUS", "VOLUME", "CAPACITY"], header
     described = describe_fields(kubectl("describe", "pvc", "fid-old").stdout)
     assert described["Name"] == "fid-old"
 
