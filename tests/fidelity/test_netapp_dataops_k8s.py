@@ -24,8 +24,11 @@ from k8s_fidelity import (
     WAIT_SECONDS,
     describe_run,
     poll,
+    volume_snapshot,
 )
 from kubernetes import client
+
+from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
 
 pytestmark = pytest.mark.fidelity
 
@@ -53,7 +56,7 @@ def toolkit(kubeconfig_path: Path, tmp_path: Path) -> Toolkit:
         "KUBECONFIG": str(kubeconfig_path),
     }
 
-    def run(*steps: str) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    def run(*steps: str, ok: bool = True) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
         try:
             result = subprocess.run(
                 [python, str(SCRIPT), *steps],
@@ -67,6 +70,9 @@ def toolkit(kubeconfig_path: Path, tmp_path: Path) -> Toolkit:
         except subprocess.TimeoutExpired as hung:
             # The toolkit polls forever on a snapshot that never gets ready or a claim that never binds.
             pytest.fail(f"the toolkit hung:\nstdout: {hung.stdout!r}\nstderr: {hung.stderr!r}")
+        if not ok:
+            assert result.returncode != 0, describe_run(result)
+            return {}, result
         assert result.returncode == 0, describe_run(result)
         return json.loads(result.stdout.splitlines()[-1]), result
 
@@ -181,3 +187,15 @@ def test_delete_volume_removes_snapshots_then_claims(
         lambda names: names == [],
         "the VolumeSnapshotContents to be deleted",
     )
+
+
+def test_list_volume_snapshots_trips_over_a_snapshot_the_controller_has_not_reached(
+    toolkit: Toolkit, kubernetes_simulator: KubernetesSimulator, custom_objects: client.CustomObjectsApi
+) -> None:
+    # On a real cluster a VolumeSnapshot has no status until the snapshot controller acts, and the
+    # toolkit's list_volume_snapshots indexes status.readyToUse unguarded. A simulator that filled
+    # in the status at once would hide that bug.
+    kubernetes_simulator.backend.timing.update(snapshot=WAIT_SECONDS)
+    custom_objects.create_namespaced_custom_object(body=volume_snapshot("tk-early", "tk-any"), **VS_ARGS)
+    _, run = toolkit("list", ok=False)
+    assert "KeyError: 'status'" in run.stderr, describe_run(run)

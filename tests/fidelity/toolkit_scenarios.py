@@ -4,7 +4,7 @@ Runs under the toolkit's own interpreter (``NETAPP_TOOLKIT_PYTHON``), not under 
 needs ``kubernetes<37`` and brings notebook and pandas. The caller sets ``KUBECONFIG`` to the
 simulator's kubeconfig, ``HOME`` to a temporary directory and unsets ``KUBERNETES_SERVICE_HOST``.
 
-    python toolkit_scenarios.py provision [teardown]
+    python toolkit_scenarios.py provision [teardown] [list]
 
 Each step calls the toolkit's public functions as a user would, with ``print_output=True`` (its log
 goes to stderr). The only change to the toolkit is a shorter polling sleep. Return values are printed
@@ -54,7 +54,11 @@ def teardown() -> dict[str, Any]:
     return {"snapshots_after": toolkit.list_volume_snapshots(print_output=True)}
 
 
-STEPS = {"provision": provision, "teardown": teardown}
+def list_snapshots() -> dict[str, Any]:
+    return {"snapshots": toolkit.list_volume_snapshots(print_output=True)}
+
+
+STEPS = {"provision": provision, "teardown": teardown, "list": list_snapshots}
 
 
 def main(steps: list[str]) -> None:
