@@ -242,6 +242,17 @@ def test_volume_snapshot_create_wait_restore_label_patch_delete(kubectl: Kubectl
         "volumeSnapshotClassName": SNAPSHOT_CLASS,
         "source": {"persistentVolumeClaimName": "fid-snap-source"},
     }
+    described = kubectl("describe", "vs", "fid-snap").stdout
+    assert re.search(r"^  Ready To Use:\s+true$", described, re.MULTILINE), described
+    events = described.split("Events:", 1)[1]
+    for reason, message in [
+        ("CreatingSnapshot", "Waiting for a snapshot default/fid-snap to be created by the CSI driver."),
+        ("SnapshotCreated", "Snapshot default/fid-snap was successfully created by the CSI driver."),
+        ("SnapshotReady", "Snapshot default/fid-snap is ready to use."),
+    ]:
+        line = rf"Normal\s+{reason}\s+\S+\s+snapshot-controller\s+{re.escape(message)}"
+        assert re.search(line, events), described
+
     content = kubectl.json("get", "volumesnapshotcontent", content_name)
     assert content["spec"]["volumeSnapshotRef"]["name"] == "fid-snap"
     assert content["spec"]["volumeSnapshotRef"]["uid"] == snap["metadata"]["uid"]
