@@ -150,6 +150,41 @@ def test_pvc_create_wait_get_describe_label_patch_delete(kubectl: Kubectl) -> No
         kubectl, "fidelity", "get", "pvc", name, "-o", "jsonpath={.metadata.annotations.example\\.com/owner}"
     )
 
+    wide = kubectl("get", "pvc", name, "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[-1] == "VOLUMEMODE", wide
+    assert wide[1].split()[-1] == "Filesystem", wide
+    says(
+        kubectl,
+        "ProvisioningSucceeded",
+        "get",
+        "events",
+        f"--field-selector=involvedObject.name={name},involvedObject.kind=PersistentVolumeClaim,"
+        "reason=ProvisioningSucceeded",
+        "-o",
+        "jsonpath={.items[*].reason}",
+    )
+    fails_with(
+        kubectl,
+        'Error from server (BadRequest): Unable to find "/v1, Resource=persistentvolumeclaims" that match '
+        'label selector "", field selector "spec.volumeName=x": field label not supported: spec.volumeName',
+        "get",
+        "pvc",
+        "--field-selector=spec.volumeName=x",
+    )
+    fails_with(
+        kubectl,
+        f'The PersistentVolumeClaim "{name}" is invalid: metadata.labels: Invalid value: "bad key": '
+        "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+        "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+        "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+        "patch",
+        "pvc",
+        name,
+        "--type=merge",
+        "-p",
+        json.dumps({"metadata": {"labels": {"bad key": "v"}}}),
+    )
+
     says(kubectl, f'persistentvolumeclaim "{name}" deleted', "delete", "pvc", name, TIMEOUT)
     fails_with(
         kubectl,
