@@ -214,6 +214,11 @@ def test_list_pages_dry_run_and_generate_name(core_v1: client.CoreV1Api) -> None
     assert generated.metadata.generate_name == "py-gen-"
 
 
+def create_twice(core_v1: client.CoreV1Api, name: str) -> None:
+    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, pvc(name))
+    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, pvc(name))
+
+
 INVALID_NAME_DETAIL = (
     'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case '
     "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. "
@@ -245,9 +250,7 @@ ERROR_CASES: dict[
         'namespaces "nowhere" not found',
     ),
     "duplicate": (
-        lambda core, custom: [
-            core.create_namespaced_persistent_volume_claim(NAMESPACE, pvc("py-twice")) for _ in "12"
-        ],
+        lambda core, custom: create_twice(core, "py-twice"),
         409,
         "Conflict",
         "AlreadyExists",
