@@ -83,10 +83,6 @@ def claim(core_v1: client.CoreV1Api, name: str) -> client.V1PersistentVolumeClai
     return core_v1.read_namespaced_persistent_volume_claim(name, NAMESPACE)
 
 
-def snapshot(custom_objects: client.CustomObjectsApi, name: str) -> dict[str, Any]:
-    return custom_objects.get_namespaced_custom_object(name=name, **VS_ARGS)  # type: ignore[no-any-return]
-
-
 def assert_clone(
     clone: client.V1PersistentVolumeClaim, source: client.V1PersistentVolumeClaim, snap: str
 ) -> None:
