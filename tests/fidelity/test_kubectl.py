@@ -348,6 +348,32 @@ def test_volume_snapshot_create_wait_restore_label_patch_delete(kubectl: Kubectl
     )
 
 
+def test_api_resources_and_namespaces(kubectl: Kubectl) -> None:
+    resources = kubectl("api-resources", "--api-group=snapshot.storage.k8s.io").stdout.splitlines()
+    rows = {line.split()[0]: line.split()[1:] for line in resources[1:]}
+    assert rows["volumesnapshots"] == ["vs", "snapshot.storage.k8s.io/v1", "true", "VolumeSnapshot"], (
+        resources
+    )
+    assert rows["volumesnapshotcontents"][:2] == ["vsc,vscs", "snapshot.storage.k8s.io/v1"], resources
+    assert rows["volumesnapshotclasses"][:2] == ["vsclass,vsclasses", "snapshot.storage.k8s.io/v1"], resources
+
+    says(kubectl, "namespace/fid-team created", "create", "namespace", "fid-team")
+    path = kubectl.manifest(pvc("fid-elsewhere"))
+    says(kubectl, "persistentvolumeclaim/fid-elsewhere created", "create", "-f", str(path), "-n", "fid-team")
+    says(
+        kubectl,
+        "fid-team/fid-elsewhere",
+        "get",
+        "pvc",
+        "-A",
+        "-o",
+        "jsonpath={.items[*].metadata.namespace}/{.items[*].metadata.name}",
+    )
+    says(kubectl, "", "get", "pvc", "-o", "name")
+    says(kubectl, 'namespace "fid-team" deleted', "delete", "namespace", "fid-team", TIMEOUT)
+    says(kubectl, "", "get", "pvc", "-A", "-o", "name")
+
+
 def test_get_watch_prints_each_change_as_a_table_row(kubectl: Kubectl) -> None:
     name = "fid-watched"
     create_bound_pvc(kubectl, name, labels={"step": "0"})
