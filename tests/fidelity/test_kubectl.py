@@ -11,7 +11,7 @@ import re
 
 import pytest
 import yaml
-from k8s_fidelity import SNAPSHOT_CLASS, WAIT_SECONDS, Kubectl, describe_run, pvc, volume_snapshot
+from k8s_fidelity import SNAPSHOT_CLASS, WAIT_SECONDS, Kubectl, describe_run, poll, pvc, volume_snapshot
 
 pytestmark = [pytest.mark.fidelity, pytest.mark.kubectl]
 
@@ -346,6 +346,59 @@ def test_volume_snapshot_create_wait_restore_label_patch_delete(kubectl: Kubectl
         "fid-snap-source",
         TIMEOUT,
     )
+
+
+def test_failures_surface_as_status_errors_and_warning_events(kubectl: Kubectl) -> None:
+    orphan = kubectl.manifest(volume_snapshot("fid-orphan", "fid-missing"))
+    says(kubectl, f"{VS}/fid-orphan created", "create", "-f", str(orphan))
+    says(
+        kubectl,
+        f"{VS}/fid-orphan condition met",
+        "wait",
+        "--for=jsonpath={.status.readyToUse}=false",
+        "vs/fid-orphan",
+        TIMEOUT,
+    )
+    message = (
+        "Failed to create snapshot content with error snapshot controller failed to update fid-orphan on API "
+        "server: cannot get claim from snapshot"
+    )
+    says(kubectl, message, "get", "vs", "fid-orphan", "-o", "jsonpath={.status.error.message}")
+    events = kubectl("describe", "vs", "fid-orphan").stdout.split("Events:", 1)[1]
+    assert re.search(
+        rf"Warning\s+SnapshotContentCreationFailed\s.*snapshot-controller\s+{re.escape(message)}", events
+    ), events
+
+    storage_class = create_bound_pvc(kubectl, "fid-big")["spec"]["storageClassName"]
+    says(
+        kubectl,
+        f"{VS}/fid-big-snap created",
+        "create",
+        "-f",
+        str(kubectl.manifest(volume_snapshot("fid-big-snap", "fid-big"))),
+    )
+    wait_ready(kubectl, "fid-big-snap")
+    too_small = kubectl.manifest(pvc("fid-too-small", "500Mi", snapshot="fid-big-snap"))
+    says(kubectl, "persistentvolumeclaim/fid-too-small created", "create", "-f", str(too_small))
+    failure = (
+        f'failed to provision volume with StorageClass "{storage_class}": error getting handle for '
+        "DataSource Type VolumeSnapshot by Name fid-big-snap: requested volume size 524288000 is less "
+        "than the size 1073741824 for the source snapshot fid-big-snap"
+    )
+    poll(
+        lambda: (
+            kubectl(
+                "get",
+                "events",
+                "--field-selector=involvedObject.name=fid-too-small,type=Warning,reason=ProvisioningFailed",
+                "-o",
+                "jsonpath={.items[*].message}",
+            ).stdout
+        ),
+        lambda text: text == failure,
+        "the ProvisioningFailed event",
+    )
+    says(kubectl, "Pending", "get", "pvc", "fid-too-small", "-o", "jsonpath={.status.phase}")
 
 
 def test_api_resources_and_namespaces(kubectl: Kubectl) -> None:
