@@ -134,8 +134,9 @@ class Informer:
         try:
             await self._ready.wait()
             if self._failure is not None:
-                raise self._failure
-            if name in self.cache:
+                if not waiter.future.done():
+                    waiter.future.set_exception(self._failure)
+            elif name in self.cache:
                 waiter.offer(self.cache[name])
             else:
                 # Not in the cache may mean "not seen yet" (created after the last event we read);

@@ -269,8 +269,27 @@ async def test_recreated_name_with_another_uid_counts_as_gone(
     assert outcome == "gone"
 
 
-async def test_rewatches_from_the_last_version_when_the_server_ends_the_watch(
-    sim: KubernetesSimulator, cluster: ClusterConfig
+def expire_watches_and_history(sim: KubernetesSimulator) -> None:
+    """End open watches, and hold the next one while history moves on and is compacted, so the
+    informer's resume version has expired by the time the server reads it."""
+    sim.backend.faults.stall_requests(1.0, method="GET", path="volumesnapshots")
+    sim.backend.expire_watches()
+    sim.backend.seed(
+        snapshot("bystander", "source") | {"metadata": {"name": "bystander", "namespace": "default"}}
+    )
+    sim.backend.compact()
+
+
+@pytest.mark.parametrize(
+    ("disrupt", "lists", "relists"),
+    [
+        (lambda sim: sim.backend.expire_watches(), 1, 0),  # nothing missed: re-watch, no relist
+        (expire_watches_and_history, 2, 1),
+    ],
+    ids=["watch-ended", "version-too-old"],
+)
+async def test_informer_recovers_from_an_ended_watch(
+    sim: KubernetesSimulator, cluster: ClusterConfig, disrupt: Any, lists: int, relists: int
 ) -> None:
     sim.backend.seed(*bound_claim("source"))
     sim.backend.timing.update(snapshot_ready=0.5)
@@ -279,33 +298,10 @@ async def test_rewatches_from_the_last_version_when_the_server_ends_the_watch(
         await client.create(VOLUME_SNAPSHOTS, snapshot("survivor", "source"), "default")
         wait = asyncio.ensure_future(informer.wait_for("survivor", ready))
         await asyncio.sleep(0.1)
-        sim.backend.expire_watches()
+        disrupt(sim)
         assert (await asyncio.wait_for(wait, 30)).startswith("snapcontent-")
     assert informer.stats.watches >= 2
-    assert informer.stats.lists == 1  # nothing was missed, so no relist
-
-
-async def test_relists_when_the_resume_version_is_too_old(
-    sim: KubernetesSimulator, cluster: ClusterConfig
-) -> None:
-    sim.backend.seed(*bound_claim("source"))
-    sim.backend.timing.update(snapshot_ready=0.5)
-    client = await shared_client(cluster)
-    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
-        await client.create(VOLUME_SNAPSHOTS, snapshot("survivor", "source"), "default")
-        wait = asyncio.ensure_future(informer.wait_for("survivor", ready))
-        await asyncio.sleep(0.1)
-        # Hold the informer's next watch request while history moves on and is compacted, so
-        # its resume version has expired by the time the server reads it.
-        sim.backend.faults.stall_requests(1.0, method="GET", path="volumesnapshots")
-        sim.backend.expire_watches()
-        sim.backend.seed(
-            snapshot("bystander", "source") | {"metadata": {"name": "bystander", "namespace": "default"}}
-        )
-        sim.backend.compact()
-        assert (await asyncio.wait_for(wait, 30)).startswith("snapcontent-")
-    assert informer.stats.relists_after_expiry == 1
-    assert informer.stats.lists == 2
+    assert (informer.stats.lists, informer.stats.relists_after_expiry) == (lists, relists)
 
 
 async def test_forbidden_list_fails_waiters_fast(sim: KubernetesSimulator, cluster: ClusterConfig) -> None:
