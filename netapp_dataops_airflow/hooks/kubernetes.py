@@ -16,7 +16,7 @@ import asyncio
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ class KubernetesConnection:
 
     conn_id: str
     in_cluster: bool
-    kube_config: Mapping[str, Any] | None
+    kube_config: Mapping[str, Any] | None = field(repr=False)  # holds tokens and keys
     kube_config_path: str | None
     context: str | None
     namespace: str | None
@@ -46,11 +46,11 @@ class KubernetesConnection:
     def from_extras(cls, conn_id: str, extras: Mapping[str, Any]) -> KubernetesConnection:
         """Validate a connection's extras; errors name the connection and field, never a value."""
 
-        def field(name: str) -> Any:
+        def extra(name: str) -> Any:
             value = extras.get(name)
             return extras.get(_LEGACY_PREFIX + name) if value in (None, "") else value
 
-        kube_config = field("kube_config")
+        kube_config = extra("kube_config")
         if isinstance(kube_config, str):
             try:
                 kube_config = json.loads(kube_config)
@@ -61,8 +61,8 @@ class KubernetesConnection:
                 ) from None
         if kube_config is not None and not isinstance(kube_config, Mapping):
             raise InvalidInputError(f"connection {conn_id!r}: 'kube_config' must be a JSON object")
-        in_cluster = _flag(field("in_cluster"))
-        path = field("kube_config_path") or None
+        in_cluster = _flag(extra("in_cluster"))
+        path = extra("kube_config_path") or None
         if sum((in_cluster, kube_config is not None, path is not None)) > 1:
             raise InvalidInputError(
                 f"connection {conn_id!r}: set only one of 'in_cluster', 'kube_config' and 'kube_config_path'"
@@ -72,9 +72,9 @@ class KubernetesConnection:
             in_cluster=in_cluster,
             kube_config=kube_config,
             kube_config_path=path,
-            context=field("cluster_context") or None,
-            namespace=field("namespace") or None,
-            verify_ssl=not _flag(field("disable_verify_ssl")),
+            context=extra("cluster_context") or None,
+            namespace=extra("namespace") or None,
+            verify_ssl=not _flag(extra("disable_verify_ssl")),
         )
 
     def cluster_config(self) -> ClusterConfig:

@@ -110,3 +110,4 @@ def test_cluster_key_hides_credentials_and_tells_clusters_apart() -> None:
     assert one.key != two.key
     assert "s3cret" not in one.key
     assert "s3cret" not in repr(one)
+    assert "s3cret" not in repr(KubernetesConnection.from_extras("a", {"kube_config": KUBECONFIG}))
