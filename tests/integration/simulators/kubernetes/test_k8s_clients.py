@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import kubernetes
 import pytest
@@ -67,16 +68,21 @@ def test_official_client_with_the_pytest_fixtures(
     api_client.close()
 
 
-async def drain(custom: aclient.CustomObjectsApi, resource_version: str) -> None:
-    async with awatch.Watch().stream(
+def snapshot_watch(custom: aclient.CustomObjectsApi, resource_version: str, **options: Any) -> Any:
+    """A kubernetes_asyncio watch of the default namespace's VolumeSnapshots from ``resource_version``."""
+    return awatch.Watch().stream(
         custom.list_namespaced_custom_object,
         GROUP,
         VERSION,
         "default",
         "volumesnapshots",
         resource_version=resource_version,
-        timeout_seconds=5,
-    ) as stream:
+        **options,
+    )
+
+
+async def drain(custom: aclient.CustomObjectsApi, resource_version: str) -> None:
+    async with snapshot_watch(custom, resource_version, timeout_seconds=5) as stream:
         async for _ in stream:
             pass
 
@@ -105,15 +111,8 @@ async def test_kubernetes_asyncio_over_tls_with_a_token(tmp_path: Path) -> None:
             assert patched["metadata"]["labels"] == {"a": "b"}
             listed = await custom.list_namespaced_custom_object(GROUP, VERSION, "default", "volumesnapshots")
             seen = []
-            async with awatch.Watch().stream(
-                custom.list_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                "default",
-                "volumesnapshots",
-                resource_version=listed["metadata"]["resourceVersion"],
-                allow_watch_bookmarks=True,
-                timeout_seconds=20,
+            async with snapshot_watch(
+                custom, listed["metadata"]["resourceVersion"], allow_watch_bookmarks=True, timeout_seconds=20
             ) as stream:
                 async for event in stream:
                     seen.append(event["type"])
