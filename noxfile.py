@@ -78,10 +78,12 @@ def fidelity(session: nox.Session) -> None:
     fastmcp, none of which belong next to Airflow. Tests run them as subprocesses.
     """
     install_project(session, "fidelity")
+    # uv builds the toolkit venv; install it into the session so no global uv is assumed.
+    session.install("uv")
     toolkit_venv = Path(session.virtualenv.location).parent / "fidelity-toolkit"
     toolkit_python = toolkit_venv / "bin" / "python"
     if not toolkit_python.exists():
-        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(toolkit_venv), external=True)
+        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(toolkit_venv))
     session.run(
         "uv",
         "pip",
@@ -92,7 +94,6 @@ def fidelity(session: nox.Session) -> None:
         "netapp-dataops-k8s==3.1.0",
         "netapp-dataops-traditional==3.1.0",
         "kubernetes>=36,<37",
-        external=True,
     )
     env = {**airflow_env(session), "NETAPP_TOOLKIT_PYTHON": str(toolkit_python)}
     session.run("pytest", *(session.posargs or ["tests/fidelity"]), env=env)
