@@ -1,0 +1,92 @@
+"""What every deferrable operator here shares: the deadline, kill behaviour and the event contract.
+
+A subclass's ``execute`` validates its input, builds its trigger (:meth:`NetAppOperator.check_trigger`
+before anything changes remotely), starts or adopts the operation, and then either returns the
+result (already done) or calls :meth:`NetAppOperator.defer_to`. :meth:`execute_complete` turns the
+trigger's one event into the task's XCom or into an exception naming what went wrong.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from airflow.sdk import BaseOperator, Context
+
+from netapp_dataops_airflow.exceptions import (
+    DeadlineExceededError,
+    InvalidInputError,
+    NetAppDataOpsError,
+    OperationFailedError,
+)
+from netapp_dataops_airflow.triggers.base import NetAppTrigger, deadline_after
+
+
+class NetAppOperator(BaseOperator):
+    """Base of the deferrable operators: start the operation, defer, turn the event into a result.
+
+    :param deadline: how long to wait for the operation (a ``timedelta`` or seconds) before the task
+        fails with a timeout; ``None`` waits as long as it takes. It is enforced by the trigger, because
+        Airflow does not enforce ``execution_timeout`` while a task is deferred.
+    :param cancel_on_kill: cancel the operation (delete what this task created, abort the transfer)
+        when the task is marked failed or cleared while it waits.
+    """
+
+    ui_color = "#0067c5"  # NetApp blue
+
+    def __init__(
+        self,
+        *,
+        deadline: datetime.timedelta | float | None = None,
+        cancel_on_kill: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deadline = deadline
+        self.cancel_on_kill = cancel_on_kill
+
+    def absolute_deadline(self) -> float | None:
+        """Return this try's deadline as a POSIX timestamp (``None``: no limit)."""
+        try:
+            return deadline_after(self.deadline)
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"{self.task_id}: deadline must be a positive timedelta or number of seconds, "
+                f"got {self.deadline!r}"
+            ) from None
+
+    def check_trigger(self, trigger: NetAppTrigger) -> NetAppTrigger:
+        """Fail now, before the operation starts, if the trigger's kwargs are not plain JSON.
+
+        Airflow serializes them only when the task defers, which is after the operation started.
+        """
+        classpath, kwargs = trigger.serialize()
+        try:
+            json.dumps(kwargs, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"{self.task_id}: {classpath} kwargs are not plain JSON: {exc}") from None
+        return trigger
+
+    def defer_to(self, trigger: NetAppTrigger) -> NoReturn:
+        """Hand the wait to the triggerer; the deadline is inside the trigger, so no defer timeout."""
+        self.defer(trigger=self.check_trigger(trigger), method_name="execute_complete", timeout=None)
+
+    def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
+        """Return the event's result (the task's XCom), or raise the error it reports."""
+        if not isinstance(event, Mapping) or "status" not in event:
+            raise NetAppDataOpsError(f"{self.task_id}: resumed without a trigger event (got {event!r})")
+        status, message = event["status"], str(event.get("message", ""))
+        if status == "success":
+            self.log.info("%s", message)
+            return event.get("result")
+        if status == "timeout":
+            self.on_deadline(context, event)
+            raise DeadlineExceededError(message)
+        if status == "failed":
+            raise OperationFailedError(message)
+        raise NetAppDataOpsError(message)
+
+    def on_deadline(self, context: Context, event: Mapping[str, Any]) -> None:
+        """Cancel the operation if possible: the deadline passed before it ended."""
