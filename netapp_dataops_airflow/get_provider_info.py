@@ -6,6 +6,8 @@ from typing import Any
 
 from netapp_dataops_airflow import __version__
 
+_INTEGRATION = "NetApp DataOps"
+
 
 def get_provider_info() -> dict[str, Any]:
     """Describe this distribution to Airflow's providers manager.
@@ -22,9 +24,53 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "integrations": [
             {
-                "integration-name": "NetApp DataOps",
+                "integration-name": _INTEGRATION,
                 "external-doc-url": "https://github.com/NetApp/netapp-dataops-toolkit",
                 "tags": ["software"],
             }
+        ],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "netapp_dataops_airflow.operators.kubernetes",
+                    "netapp_dataops_airflow.operators.snapmirror",
+                ],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "netapp_dataops_airflow.triggers.kubernetes",
+                    "netapp_dataops_airflow.triggers.snapmirror",
+                ],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "netapp_dataops_airflow.hooks.kubernetes",
+                    "netapp_dataops_airflow.hooks.ontap",
+                ],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "netapp_ontap",
+                "hook-class-name": "netapp_dataops_airflow.hooks.ontap.OntapHook",
+            }
+        ],
+        "task-decorators": [
+            {
+                "name": "netapp_snapshot",
+                "class-name": "netapp_dataops_airflow.decorators.kubernetes.snapshot_task",
+            },
+            {"name": "netapp_clone", "class-name": "netapp_dataops_airflow.decorators.kubernetes.clone_task"},
+            {
+                "name": "netapp_snapmirror",
+                "class-name": "netapp_dataops_airflow.decorators.snapmirror.snapmirror_task",
+            },
         ],
     }
