@@ -24,6 +24,7 @@ from kubernetes_asyncio import config as kube_config
 from kubernetes_asyncio.client import ApiClient, Configuration
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from netapp_dataops_airflow.clients._loop_scope import close_at_loop_end
 from netapp_dataops_airflow.clients._retry import RetryPolicy
 from netapp_dataops_airflow.exceptions import ApiError, InvalidInputError
 
@@ -65,6 +66,7 @@ class Resource:
         return f"{path}/{name}" if name is not None else path
 
 
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 PERSISTENT_VOLUME_CLAIMS = Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
 PERSISTENT_VOLUMES = Resource("", "v1", "persistentvolumes", "PersistentVolume", namespaced=False)
 EVENTS = Resource("", "v1", "events", "Event")
@@ -370,6 +372,8 @@ async def shared_client(cluster: ClusterConfig) -> KubernetesClient:
         clients = _shared.setdefault(loop, {})
         if cluster.key not in clients:
             clients[cluster.key] = await KubernetesClient.connect(cluster)
+            if len(clients) == 1:
+                await close_at_loop_end(close_shared_clients)
         return clients[cluster.key]
 
 

@@ -1,0 +1,148 @@
+"""Reading and building the Kubernetes objects this library deals with: PVCs and VolumeSnapshots.
+
+Pure functions over plain dicts (as :mod:`~netapp_dataops_airflow.clients.kubernetes` returns them),
+so operators, triggers and tests share one reading of every field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from netapp_dataops_airflow.clients.kubernetes import JSON
+from netapp_dataops_airflow.exceptions import InvalidInputError
+
+DEFAULT_SNAPSHOT_CLASS_ANNOTATION = "snapshot.storage.kubernetes.io/is-default-class"
+DEFAULT_STORAGE_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+TRIDENT_CLONE_ANNOTATION = "trident.netapp.io/cloneFromPVC"
+SNAPSHOT_API_GROUP = "snapshot.storage.k8s.io"
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_QUANTITY = re.compile(r"^([0-9.]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|[eE][0-9]+)?$")
+_FACTORS = {
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+}  # fmt: skip
+
+
+def dig(obj: Any, *path: str) -> Any:
+    """Follow ``path`` through nested dicts; ``None`` where something is missing."""
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def check_name(value: Any, what: str) -> str:
+    """Return ``value`` if it is a valid object name (a DNS-1123 subdomain), else explain the rule."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
+    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
+        raise InvalidInputError(
+            f"{what} {value!r} is not a valid Kubernetes name: use at most 253 lowercase letters, "
+            "digits, '-' and '.', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def check_namespace(value: Any) -> str:
+    """Return ``value`` if it is a valid namespace name (a DNS-1123 label)."""
+    if not isinstance(value, str) or len(value) > 63 or not _DNS_LABEL.match(value):
+        raise InvalidInputError(
+            f"namespace {value!r} is not a valid namespace name: use at most 63 lowercase letters, "
+            "digits and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def check_labels(labels: Any) -> dict[str, str]:
+    """Return ``labels`` if every key and value is valid for Kubernetes; else name the bad one."""
+    if labels is None:
+        return {}
+    if not isinstance(labels, dict):
+        raise InvalidInputError(f"labels must be a dict of strings, got {type(labels).__name__}")
+    for key, value in labels.items():
+        prefix, _, name = str(key).rpartition("/")
+        if (
+            not isinstance(key, str)
+            or not name
+            or len(name) > 63
+            or not _LABEL_VALUE.match(name)
+            or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)))
+        ):
+            raise InvalidInputError(
+                f"label key {key!r} is invalid: an optional DNS prefix and '/', then at most 63 "
+                "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+            )
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+            raise InvalidInputError(
+                f"label {key!r} has an invalid value {value!r}: use a string of at most 63 letters, "
+                "digits, '-', '_' or '.', starting and ending with a letter or digit"
+            )
+    return dict(labels)
+
+
+def parse_quantity(value: Any, what: str = "size") -> int:
+    """Bytes in a storage quantity such as ``10Gi``, ``500M`` or ``1e9`` (rounded up)."""
+    match = _QUANTITY.match(str(value).strip()) if isinstance(value, (str, int)) else None
+    if match is None:
+        raise InvalidInputError(
+            f"{what} {value!r} is not a storage quantity: use a number with an optional suffix "
+            "such as 10Gi, 500Mi or 1T"
+        )
+    number, suffix = match.groups()
+    try:
+        amount = Decimal(number + suffix) if suffix and suffix[0] in "eE" else Decimal(number)
+    except InvalidOperation:
+        raise InvalidInputError(f"{what} {value!r} is not a storage quantity") from None
+    factor = _FACTORS.get(suffix or "", 1) if not (suffix and suffix[0] in "eE") else 1
+    return math.ceil(amount * factor)
+
+
+def is_default_class(storage_or_snapshot_class: JSON, annotation: str) -> bool:
+    """Whether a StorageClass or VolumeSnapshotClass carries its 'default class' annotation."""
+    return str(dig(storage_or_snapshot_class, "metadata", "annotations", annotation)).lower() == "true"
+
+
+def snapshot_result(snapshot: JSON, content: JSON | None) -> dict[str, Any]:
+    """Summarize a snapshot as its task's XCom: what a later task needs to restore or clone from it."""
+    status = snapshot.get("status") or {}
+    return {
+        "name": dig(snapshot, "metadata", "name"),
+        "namespace": dig(snapshot, "metadata", "namespace"),
+        "uid": dig(snapshot, "metadata", "uid"),
+        "source_pvc": dig(snapshot, "spec", "source", "persistentVolumeClaimName"),
+        "volume_snapshot_class": dig(snapshot, "spec", "volumeSnapshotClassName"),
+        "volume_snapshot_content": status.get("boundVolumeSnapshotContentName"),
+        "snapshot_handle": dig(content, "status", "snapshotHandle"),
+        "restore_size": status.get("restoreSize"),
+        "creation_time": status.get("creationTime"),
+        "ready_to_use": status.get("readyToUse") is True,
+    }
+
+
+def claim_result(claim: JSON) -> dict[str, Any]:
+    """Summarize a cloned claim as its task's XCom: the claim and what it was cloned from."""
+    source = dig(claim, "spec", "dataSource") or {}
+    annotations = dig(claim, "metadata", "annotations") or {}
+    if source:
+        source_kind, source_name, method = source.get("kind"), source.get("name"), "csi"
+    else:
+        source_kind, source_name = "PersistentVolumeClaim", annotations.get(TRIDENT_CLONE_ANNOTATION)
+        method = "trident"
+    return {
+        "name": dig(claim, "metadata", "name"),
+        "namespace": dig(claim, "metadata", "namespace"),
+        "uid": dig(claim, "metadata", "uid"),
+        "volume": dig(claim, "spec", "volumeName"),
+        "capacity": dig(claim, "status", "capacity", "storage"),
+        "storage_class": dig(claim, "spec", "storageClassName"),
+        "access_modes": dig(claim, "status", "accessModes") or dig(claim, "spec", "accessModes"),
+        "phase": dig(claim, "status", "phase"),
+        "source_kind": source_kind,
+        "source_name": source_name,
+        "clone_method": method,
+    }

@@ -1,0 +1,248 @@
+"""The snapshot and claim triggers driven directly in one event loop, against the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from k8s_objects import alive, claim_body, snapshot_of
+
+from netapp_dataops_airflow.clients.kubernetes import (
+    PERSISTENT_VOLUME_CLAIMS,
+    VOLUME_SNAPSHOTS,
+    KubernetesClient,
+    close_shared_clients,
+)
+from netapp_dataops_airflow.clients.kubernetes_informer import stop_shared_informers
+from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
+from netapp_dataops_airflow.triggers.base import NetAppTrigger
+from netapp_dataops_airflow.triggers.kubernetes import (
+    PersistentVolumeClaimBoundTrigger,
+    VolumeSnapshotReadyTrigger,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def first_event(trigger: NetAppTrigger) -> dict[str, Any]:
+    events = [event.payload async for event in trigger.run()]
+    assert len(events) == 1, events
+    return events[0]
+
+
+async def create_snapshot(client: KubernetesClient, pvc: str = "data", name: str = "snap") -> str:
+    created = await client.create(VOLUME_SNAPSHOTS, snapshot_of(pvc, name), "default")
+    return str(created["metadata"]["uid"])
+
+
+def snapshot_trigger(uid: str, name: str = "snap", **kwargs: Any) -> VolumeSnapshotReadyTrigger:
+    return VolumeSnapshotReadyTrigger(name=name, namespace="default", uid=uid, **kwargs)
+
+
+async def test_snapshot_becomes_ready(client: KubernetesClient) -> None:
+    uid = await create_snapshot(client)
+    event = await first_event(snapshot_trigger(uid))
+    assert event["status"] == "success"
+    assert (event["name"], event["namespace"], event["uid"]) == ("snap", "default", uid)
+    result = event["result"]
+    assert result["ready_to_use"] is True
+    assert result["source_pvc"] == "data"
+    assert result["restore_size"] == "1Gi"
+    assert result["volume_snapshot_content"] == f"snapcontent-{uid}"
+    assert result["snapshot_handle"].endswith(f"/snapshot-{uid}")
+    assert result["volume_snapshot_class"] == "csi-snapclass"
+    json.dumps(event)  # plain JSON all the way down
+
+
+async def test_persisting_status_error_fails_with_the_controllers_message(client: KubernetesClient) -> None:
+    uid = await create_snapshot(client, pvc="no-such-claim")
+    event = await first_event(snapshot_trigger(uid, failure_grace_period=0.5))
+    assert event["status"] == "failed"
+    assert "cannot get claim from snapshot" in event["message"]
+    assert "VolumeSnapshot default/snap" in event["message"]
+
+
+async def test_an_error_that_clears_within_the_grace_period_is_waited_out(
+    sim: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    sim.backend.timing.update(retry=0.3)
+    sim.backend.faults.fail_next_snapshot("ONTAP is busy")
+    uid = await create_snapshot(client)
+    event = await first_event(snapshot_trigger(uid, failure_grace_period=10))
+    assert event["status"] == "success", event
+
+
+async def test_the_deadline_yields_a_timeout(sim: KubernetesSimulator, client: KubernetesClient) -> None:
+    sim.backend.timing.update(snapshot=30.0)
+    uid = await create_snapshot(client)
+    event = await first_event(snapshot_trigger(uid, deadline=time.time() + 0.5))
+    assert event["status"] == "timeout"
+    assert "did not finish by its deadline" in event["message"]
+
+
+async def test_a_deadline_already_past_times_out_at_once(client: KubernetesClient) -> None:
+    uid = await create_snapshot(client)
+    event = await first_event(snapshot_trigger(uid, deadline=time.time() - 1))
+    assert event["status"] == "timeout"
+
+
+async def test_deletion_during_the_wait_fails_it(sim: KubernetesSimulator, client: KubernetesClient) -> None:
+    sim.backend.timing.update(snapshot=30.0)
+    uid = await create_snapshot(client)
+    waiting = asyncio.ensure_future(first_event(snapshot_trigger(uid)))
+    await asyncio.sleep(0.3)
+    await client.delete(VOLUME_SNAPSHOTS, "snap", "default")
+    event = await waiting
+    assert event["status"] == "failed"
+    assert "was deleted" in event["message"]
+
+
+async def test_a_recreated_snapshot_is_not_mistaken_for_the_one_waited_for(
+    sim: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    uid = await create_snapshot(client)
+    await client.delete(VOLUME_SNAPSHOTS, "snap", "default")
+    await create_snapshot(client)  # same name, new uid, becomes ready
+    event = await first_event(snapshot_trigger(uid))
+    assert event["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    "disturb",
+    [
+        pytest.param(lambda sim: sim.backend.expire_watches(), id="watch-ended"),
+        pytest.param(lambda sim: sim.backend.faults.drop_connections(method="GET", times=3), id="dropped"),
+        pytest.param(lambda sim: (sim.backend.expire_watches(), sim.backend.compact()), id="410"),
+        pytest.param(lambda sim: sim.backend.faults.fail_requests(503, method="GET", times=3), id="5xx"),
+        pytest.param(
+            lambda sim: sim.backend.faults.fail_requests(429, method="GET", times=3, retry_after=0), id="429"
+        ),
+    ],
+)
+async def test_the_wait_survives_a_disturbed_api(
+    sim: KubernetesSimulator, client: KubernetesClient, disturb: Any
+) -> None:
+    sim.backend.timing.update(snapshot_ready=1.0)
+    uid = await create_snapshot(client)
+    waiting = asyncio.ensure_future(first_event(snapshot_trigger(uid)))
+    await asyncio.sleep(0.3)  # the informer is watching by now
+    disturb(sim)
+    event = await waiting
+    assert event["status"] == "success", event
+
+
+async def test_a_rebuilt_trigger_completes_the_wait(
+    sim: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    """A triggerer restart: the trigger is dropped mid-wait and rebuilt from its serialized kwargs."""
+    sim.backend.timing.update(snapshot_ready=1.0)
+    uid = await create_snapshot(client)
+    original = snapshot_trigger(uid, deadline=time.time() + 30)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(first_event(original), 0.3)
+    classpath, kwargs = original.serialize()
+    module, _, name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
+    assert rebuilt.serialize() == (classpath, kwargs)
+    event = await first_event(rebuilt)
+    assert event["status"] == "success"
+    assert event["uid"] == uid
+
+
+async def test_on_kill_deletes_the_snapshot_it_waits_for(
+    sim: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    sim.backend.timing.update(snapshot=30.0)
+    uid = await create_snapshot(client)
+    await snapshot_trigger(uid).on_kill()
+    assert not await alive(client, VOLUME_SNAPSHOTS, "snap")
+
+
+async def test_on_kill_keeps_the_snapshot_without_cancel_on_kill(
+    sim: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    uid = await create_snapshot(client)
+    await snapshot_trigger(uid, cancel_on_kill=False).on_kill()
+    assert await alive(client, VOLUME_SNAPSHOTS, "snap")
+
+
+async def test_on_kill_never_deletes_another_incarnation(
+    sim: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    uid = await create_snapshot(client)
+    await client.delete(VOLUME_SNAPSHOTS, "snap", "default")
+    await create_snapshot(client)  # someone else's snapshot now has the name
+    await snapshot_trigger(uid).on_kill()
+    assert await alive(client, VOLUME_SNAPSHOTS, "snap")
+
+
+async def test_claim_binds(client: KubernetesClient) -> None:
+    created = await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("fresh"), "default")
+    uid = created["metadata"]["uid"]
+    event = await first_event(PersistentVolumeClaimBoundTrigger(name="fresh", namespace="default", uid=uid))
+    assert event["status"] == "success", event
+    result = event["result"]
+    assert result["volume"] == f"pvc-{uid}"
+    assert (result["capacity"], result["storage_class"], result["phase"]) == ("1Gi", "ontap-nas", "Bound")
+
+
+async def test_clone_binds_with_its_source(client: KubernetesClient) -> None:
+    body = claim_body("copy", dataSource={"kind": "PersistentVolumeClaim", "name": "data"})
+    uid = (await client.create(PERSISTENT_VOLUME_CLAIMS, body, "default"))["metadata"]["uid"]
+    event = await first_event(PersistentVolumeClaimBoundTrigger(name="copy", namespace="default", uid=uid))
+    assert event["status"] == "success", event
+    assert (event["result"]["source_kind"], event["result"]["source_name"]) == (
+        "PersistentVolumeClaim",
+        "data",
+    )
+
+
+async def test_wait_for_first_consumer_fails_fast_with_an_explanation(client: KubernetesClient) -> None:
+    body = claim_body("lazy", storage_class="ontap-nas-wffc")
+    uid = (await client.create(PERSISTENT_VOLUME_CLAIMS, body, "default"))["metadata"]["uid"]
+    trigger = PersistentVolumeClaimBoundTrigger(
+        name="lazy", namespace="default", uid=uid, deadline=time.time() + 30
+    )
+    event = await first_event(trigger)
+    assert event["status"] == "failed"
+    assert "WaitForFirstConsumer" in event["message"]
+    assert "Immediate" in event["message"]
+
+
+async def test_persisting_provisioning_failure_fails_with_the_provisioners_message(
+    client: KubernetesClient,
+) -> None:
+    # A clone smaller than its source: external-provisioner refuses it, again and again.
+    body = claim_body("small", size="100Mi", dataSource={"kind": "PersistentVolumeClaim", "name": "data"})
+    uid = (await client.create(PERSISTENT_VOLUME_CLAIMS, body, "default"))["metadata"]["uid"]
+    trigger = PersistentVolumeClaimBoundTrigger(
+        name="small", namespace="default", uid=uid, failure_grace_period=1.0
+    )
+    event = await first_event(trigger)
+    assert event["status"] == "failed"
+    assert "greater than or equal in size" in event["message"]
+
+
+async def test_trigger_kwargs_and_events_hold_no_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    async with KubernetesSimulator(token="top-secret-token") as secured:
+        secured.backend.seed(*bound_claim("data"))
+        kubeconfig = yaml.safe_load(secured.write_kubeconfig(tmp_path / "kc").read_text())
+        connection = {"conn_type": "kubernetes", "extra": {"kube_config": kubeconfig}}
+        monkeypatch.setenv("AIRFLOW_CONN_SECURED", json.dumps(connection))
+        trigger = PersistentVolumeClaimBoundTrigger(
+            name="data", namespace="default", kubernetes_conn_id="secured"
+        )
+        event = await first_event(trigger)
+        await stop_shared_informers()
+        await close_shared_clients()
+    assert event["status"] == "success"
+    assert "top-secret-token" not in json.dumps(trigger.serialize())
+    assert "top-secret-token" not in json.dumps(event)
