@@ -47,11 +47,15 @@ RELATIONSHIP_FIELDS = (
     "uuid,state,healthy,unhealthy_reason,lag_time,transfer,source.path,destination.path,"
     "source.svm.name,destination.svm.name,source.cluster.name,policy.name,policy.type"
 )
-TRANSFER_FIELDS = "uuid,state,bytes_transferred,end_time,error_info,snapshot"
+TRANSFER_FIELDS = "uuid,state,bytes_transferred,end_time,total_duration,error_info,snapshot"
 # uuid=a|b|c queries are kept short enough for any proxy's URL limit (50 x 37 chars).
 BATCH_SIZE = 50
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _PATH = re.compile(r"^[A-Za-z0-9_.\-]+:[^\s|*!<>]*$")
+_DURATION = re.compile(
+    r"^P(?:(?P<days>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
 
 
 def check_uuid(value: str, what: str = "relationship") -> str:
@@ -72,6 +76,20 @@ def parse_time(value: Any) -> datetime.datetime | None:
         return datetime.datetime.fromisoformat(text)
     except ValueError:
         return None
+
+
+def parse_duration(value: Any) -> float | None:
+    """Parse ONTAP's ISO 8601 durations (``PT28M41S``, ``P2DT1H0M0S``) into seconds; ``None`` if absent."""
+    match = _DURATION.match(value) if isinstance(value, str) and value not in ("P", "PT") else None
+    if match is None:
+        return None
+    parts = {name: float(number) for name, number in match.groupdict().items() if number is not None}
+    return (
+        parts.get("days", 0.0) * 86400
+        + parts.get("hours", 0.0) * 3600
+        + parts.get("minutes", 0.0) * 60
+        + parts.get("seconds", 0.0)
+    )
 
 
 def _dig(record: Any, *path: str) -> Any:
@@ -100,6 +118,7 @@ class Transfer:
     uuid: str | None = None
     bytes_transferred: int | None = None
     end_time: datetime.datetime | None = None
+    duration_seconds: float | None = None
     error_code: str | None = None
     error_message: str | None = None
     snapshot: str | None = None
@@ -126,6 +145,7 @@ class Transfer:
             uuid=record.get("uuid"),
             bytes_transferred=int(transferred) if isinstance(transferred, (int, str)) else None,
             end_time=parse_time(record.get("end_time")),
+            duration_seconds=parse_duration(record.get("total_duration")),
             error_code=str(code) if code is not None else None,
             error_message=error.get("message"),
             snapshot=record.get("snapshot"),
