@@ -53,6 +53,8 @@ def make_app(backend: OntapBackend, *, username: str, password: str) -> web.Appl
 
     @web.middleware
     async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(PREFIX):
+            backend.record_request(request.method, request.path_qs)
         fault = None if request.path.startswith(PREFIX) else backend.take_fault(request.method, request.path)
         if fault is None:
             return await handler(request)

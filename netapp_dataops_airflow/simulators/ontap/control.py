@@ -15,6 +15,7 @@ method, so a test in another process can do what an in-process test does in Pyth
 ``POST /_simulator/faults``                 ``{"kind", "method"?, "path"?, "times"?, "status"?, ...}``
 ``DELETE /_simulator/faults``               drop pending faults
 ``GET /_simulator/state``                   every object as the API renders it, plus settings and faults
+``GET /_simulator/requests``                the API requests received, oldest first (``"GET /api/..."``)
 ==========================================  ===========================================================
 """
 
@@ -102,6 +103,9 @@ def control_routes(backend: OntapBackend) -> list[web.RouteDef]:
     async def state(request: web.Request) -> web.Response:
         return web.json_response(state_of(backend))
 
+    async def requests(request: web.Request) -> web.Response:
+        return web.json_response(backend.requests_matching())
+
     return [
         web.post(f"{PREFIX}/reset", _call(backend.reset)),
         web.post(f"{PREFIX}/cluster", _call(lambda **kw: records.cluster_record(backend.set_cluster(**kw)))),
@@ -114,4 +118,5 @@ def control_routes(backend: OntapBackend) -> list[web.RouteDef]:
         web.post(f"{PREFIX}/faults", _call(backend.inject_fault)),
         web.delete(f"{PREFIX}/faults", _call(backend.faults.clear)),
         web.get(f"{PREFIX}/state", state),
+        web.get(f"{PREFIX}/requests", requests),
     ]

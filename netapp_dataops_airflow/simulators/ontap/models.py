@@ -10,6 +10,7 @@ their own thread while the server thread answers requests.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import functools
 import threading
@@ -32,6 +33,8 @@ SYNC_MIRROR_STATES = ("in_sync", "out_of_sync", "synchronizing", "uninitialized"
 TRANSFER_RETENTION_SECONDS = 24 * 3600
 JOB_RETENTION_SECONDS = 300.0
 ANOTHER_TRANSFER = "Another transfer is in progress."
+# The request log keeps this many entries (a long-running demo server must not grow without bound).
+REQUEST_LOG_SIZE = 100_000
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -265,6 +268,7 @@ class OntapBackend:
         self.job_seconds = 0.0
         self.page_size: int | None = None
         self.faults = FaultPlan()
+        self.requests: collections.deque[str] = collections.deque(maxlen=REQUEST_LOG_SIZE)
 
     @_locked
     def set_cluster(self, *, name: str | None = None, version: str | None = None) -> Cluster:
@@ -343,6 +347,12 @@ class OntapBackend:
         return relationship
 
     @_locked
+    def delete_relationship(self, uuid: str) -> None:
+        """Delete a relationship (as ``snapmirror delete`` would); 404 if unknown."""
+        if self.relationships.pop(uuid, None) is None:
+            raise errors.not_found()
+
+    @_locked
     def set_transfer_settings(
         self, *, duration: float | None = None, queue_seconds: float | None = None, outcome: str | None = None
     ) -> TransferSettings:
@@ -395,6 +405,21 @@ class OntapBackend:
         return self.inject_fault(
             "error", status=status, code=code, message=message, method=method, path="/api/", times=times
         )
+
+    @_locked
+    def record_request(self, method: str, path_qs: str) -> None:
+        """Note an API request as it arrived (``"GET /api/...?..."``), faults and bad credentials included."""
+        self.requests.append(f"{method.upper()} {path_qs}")
+
+    @_locked
+    def requests_matching(self, method: str | None = None, path: str = "") -> list[str]:
+        """Return the logged requests with ``method`` (any if ``None``) whose path starts with ``path``."""
+        return [
+            entry
+            for entry in self.requests
+            if (method is None or entry.startswith(f"{method.upper()} "))
+            and entry.partition(" ")[2].startswith(path)
+        ]
 
     @_locked
     def take_fault(self, method: str, path: str) -> Fault | None:
