@@ -1,0 +1,228 @@
+"""Wait in the triggerer for a SnapMirror transfer to end.
+
+:class:`SnapMirrorTransferTrigger` follows one transfer, named by its UUID (from the ``Location``
+of the POST that started it, or from the relationship when an already running transfer was
+adopted), never by "the relationship's latest transfer": right after a POST, ONTAP may still
+report the previous transfer's success.
+
+Every wait on a cluster shares one poll (:mod:`.snapmirror_poller`): the relationship record
+shows the current transfer's state and bytes; once it no longer names ours, our transfer is read
+by its UUID, once, for the outcome.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from netapp_dataops_airflow.clients.ontap import OntapClient, Relationship, Transfer, check_uuid
+from netapp_dataops_airflow.exceptions import ApiError, InvalidInputError, NetAppDataOpsError, OntapError
+from netapp_dataops_airflow.hooks.ontap import OntapHook
+from netapp_dataops_airflow.triggers.base import Event, NetAppTrigger
+from netapp_dataops_airflow.triggers.snapmirror_poller import PollTrouble, is_transient, watch_relationship
+
+DEFAULT_POLL_INTERVAL = 30.0
+# Answers to an abort that mean "nothing left to abort": already ended, or unknown.
+_ABORT_TOO_LATE = frozenset({"13303849", "4"})
+# Polls in a row that may fail to find our transfer before the wait ends (a stale read right
+# after the POST, or an ONTAP before 9.10, which forgets finished transfers).
+NOT_FOUND_LIMIT = 3
+
+
+def check_poll_interval(value: Any) -> float:
+    """Return ``value`` as a positive number of seconds; otherwise raise :class:`InvalidInputError`."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise InvalidInputError(f"poll_interval must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def size(count: int | None) -> str:
+    """Format a byte count for people: ``1.5 GiB``."""
+    if count is None:
+        return "an unknown amount"
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def transfer_result(relationship: Relationship, transfer: Transfer, transfer_uuid: str) -> dict[str, Any]:
+    """Describe a finished transfer in plain JSON (the task's XCom, less ``adopted``)."""
+    return {
+        "relationship_uuid": relationship.uuid,
+        "transfer_uuid": transfer_uuid,
+        "state": transfer.state,
+        "bytes_transferred": transfer.bytes_transferred,
+        "end_time": transfer.end_time.isoformat() if transfer.end_time is not None else None,
+        "duration_seconds": transfer.duration_seconds,
+        "snapshot": transfer.snapshot,
+        "source_path": relationship.source_path,
+        "destination_path": relationship.destination_path,
+    }
+
+
+def failure_reason(relationship: Relationship, transfer: Transfer) -> str:
+    """ONTAP's own words for why a transfer failed or was aborted."""
+    reason = transfer.error_message or f"ONTAP reports the transfer {transfer.state}"
+    if transfer.error_code:
+        reason += f" (ONTAP code {transfer.error_code})"
+    if relationship.unhealthy_reasons:
+        reason += "; relationship unhealthy: " + " / ".join(relationship.unhealthy_reasons)
+    return reason
+
+
+async def abort_transfer(client: OntapClient, relationship_uuid: str, transfer_uuid: str) -> str:
+    """Abort a transfer; return what happened, in a sentence (an already ended one is left alone)."""
+    try:
+        await client.abort_transfer(relationship_uuid, transfer_uuid)
+    except OntapError as exc:
+        if exc.code in _ABORT_TOO_LATE:
+            return f"SnapMirror transfer {transfer_uuid} had already ended; nothing to abort"
+        raise
+    return f"Aborted SnapMirror transfer {transfer_uuid} of relationship {relationship_uuid}"
+
+
+class SnapMirrorTransferTrigger(NetAppTrigger):
+    """Wait for a SnapMirror transfer to succeed, fail or be aborted.
+
+    Yields one event: ``success`` with the result (bytes transferred, end time, duration,
+    transfer and relationship UUIDs, source and destination paths), ``failed`` with ONTAP's
+    error message (failed or aborted transfers), ``timeout`` at the deadline, or ``error`` when
+    the wait cannot go on (bad credentials, relationship deleted). Passing poll failures (5xx,
+    dropped connections, ONTAP's "wait and retry" codes) are logged and retried at the next poll.
+
+    :param ontap_conn_id: the ``netapp_ontap`` connection of the destination cluster.
+    :param relationship_uuid: the SnapMirror relationship.
+    :param transfer_uuid: the transfer to follow.
+    :param poll_interval: seconds between polls; waits on one cluster share the shortest.
+    :param deadline: POSIX timestamp after which the trigger yields ``timeout``; ``None``: no limit.
+    :param cancel_on_kill: abort the transfer when the user kills the task while it waits.
+    """
+
+    def __init__(
+        self,
+        ontap_conn_id: str,
+        relationship_uuid: str,
+        transfer_uuid: str,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        *,
+        deadline: float | None = None,
+        cancel_on_kill: bool = True,
+    ) -> None:
+        super().__init__(deadline=deadline, cancel_on_kill=cancel_on_kill)
+        self.ontap_conn_id = ontap_conn_id
+        self.relationship_uuid = check_uuid(relationship_uuid)
+        self.transfer_uuid = check_uuid(transfer_uuid, "transfer")
+        self.poll_interval = check_poll_interval(poll_interval)
+        self._logged: tuple[str, int | None] | None = None
+        self._logged_at = 0.0
+
+    def ids(self) -> dict[str, Any]:
+        """Return the relationship and transfer UUIDs, repeated in every event."""
+        return {"relationship_uuid": self.relationship_uuid, "transfer_uuid": self.transfer_uuid}
+
+    def describe(self) -> str:
+        """Name the transfer for log lines and messages."""
+        return f"SnapMirror transfer {self.transfer_uuid} of relationship {self.relationship_uuid}"
+
+    async def wait(self) -> Event:
+        """Follow the transfer through the cluster's shared poll until it ends."""
+        try:
+            return await self._follow()
+        except ApiError as exc:  # say which connection, so the user knows what to fix
+            raise NetAppDataOpsError(f"connection {self.ontap_conn_id!r}: {exc}") from None
+
+    async def _follow(self) -> Event:
+        settings = await OntapHook(self.ontap_conn_id).aget_connection_settings()
+        seen_active = False
+        missing = 0
+        async with watch_relationship(settings, self.relationship_uuid, self.poll_interval) as watch:
+            while True:
+                update = await watch.next()
+                if isinstance(update, PollTrouble):
+                    self.log.warning("%s", update.message)
+                    continue
+                transfer = await self._our_transfer(watch.client, update, seen_active)
+                if isinstance(transfer, PollTrouble):
+                    self.log.warning("%s", transfer.message)
+                    continue
+                if transfer is None:
+                    missing += 1
+                    if missing >= NOT_FOUND_LIMIT:
+                        raise NetAppDataOpsError(
+                            f"{self.describe()} is unknown to ONTAP on {watch.client.base_url} "
+                            f"(not found in {missing} polls; ONTAP before 9.10 forgets finished transfers)"
+                        )
+                    continue
+                missing = 0
+                if not transfer.terminal:
+                    seen_active = True
+                    self._log_progress(update, transfer)
+                    continue
+                return self._finished(update, transfer)
+
+    async def _our_transfer(
+        self, client: OntapClient, relationship: Relationship, seen_active: bool
+    ) -> Transfer | PollTrouble | None:
+        """Our transfer's state: from the relationship while it is current, else read by UUID.
+
+        ``None`` when ONTAP does not know it (yet); :class:`PollTrouble` when the read failed in passing.
+        """
+        current = relationship.transfer
+        if current is not None and current.uuid == self.transfer_uuid:
+            return current
+        try:
+            return await client.get_transfer(self.relationship_uuid, self.transfer_uuid)
+        except ApiError as exc:
+            if is_transient(exc):
+                return PollTrouble(f"reading {self.describe()} failed ({exc}); trying again")
+            if exc.status != 404:
+                raise
+        # ONTAP before 9.10 keeps no finished transfers. We saw ours run and nothing runs now:
+        # the relationship's summary of its last transfer is ours.
+        if seen_active and current is not None and current.uuid is None and current.terminal:
+            return dataclasses.replace(current, uuid=self.transfer_uuid)
+        return None
+
+    def _log_progress(self, relationship: Relationship, transfer: Transfer) -> None:
+        """Log state and bytes when they changed (ONTAP reports no total, so no percentage)."""
+        observed = (transfer.state, transfer.bytes_transferred)
+        if observed == self._logged:
+            return
+        now, before = time.monotonic(), self._logged[1] if self._logged is not None else None
+        rate = ""
+        if before is not None and transfer.bytes_transferred is not None and now > self._logged_at:
+            per_second = (transfer.bytes_transferred - before) / (now - self._logged_at)
+            rate = f" ({size(int(per_second))}/s)" if per_second >= 0 else ""
+        self.log.info(
+            "SnapMirror transfer %s to %s: %s, %s transferred%s",
+            self.transfer_uuid,
+            relationship.destination_path,
+            transfer.state,
+            size(transfer.bytes_transferred),
+            rate,
+        )
+        self._logged, self._logged_at = observed, now
+
+    def _finished(self, relationship: Relationship, transfer: Transfer) -> Event:
+        result = transfer_result(relationship, transfer, self.transfer_uuid)
+        target = f"SnapMirror transfer {self.transfer_uuid} to {relationship.destination_path}"
+        if transfer.state == "success":
+            took = f" in {transfer.duration_seconds:g} s" if transfer.duration_seconds is not None else ""
+            return self.success(f"{target} succeeded: {size(transfer.bytes_transferred)}{took}", result)
+        verb = "was aborted" if "aborted" in transfer.state else "failed"
+        return self.failure(f"{target} {verb}: {failure_reason(relationship, transfer)}", result)
+
+    async def cancel(self) -> None:
+        """Abort the transfer (the user killed the task while it waited)."""
+        settings = await OntapHook(self.ontap_conn_id).aget_connection_settings()
+        async with settings.session_client() as client:
+            message = await abort_transfer(client, self.relationship_uuid, self.transfer_uuid)
+        self.log.info("%s", message)

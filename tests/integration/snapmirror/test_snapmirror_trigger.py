@@ -1,0 +1,321 @@
+"""SnapMirrorTransferTrigger against the ONTAP simulator, every trigger in the test's one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import pytest
+from snapmirror_testkit import (
+    CONN_ID,
+    PASSWORD,
+    RELATIONSHIPS,
+    connection_env,
+    logged,
+    only_event,
+    polls,
+    until,
+)
+
+from netapp_dataops_airflow.simulators.ontap import OntapSimulator, Relationship
+from netapp_dataops_airflow.triggers.snapmirror import SnapMirrorTransferTrigger
+
+POLL = 0.05
+
+
+def start(ontap: OntapSimulator, relationship: Relationship | None = None) -> tuple[str, str]:
+    """Start a transfer on the simulated cluster as an operator would; return (relationship, transfer)."""
+    relationship = relationship or ontap.backend.add_relationship("src:vol", "dst:vol", size_bytes=1 << 30)
+    transfer = ontap.backend.start_transfer(relationship.uuid)
+    return relationship.uuid, transfer.uuid
+
+
+def trigger_for(ids: tuple[str, str], **options: object) -> SnapMirrorTransferTrigger:
+    return SnapMirrorTransferTrigger(CONN_ID, ids[0], ids[1], poll_interval=POLL, **options)  # type: ignore[arg-type]
+
+
+async def test_success_reports_progress_and_the_result(ontap: OntapSimulator, task_log: list[Any]) -> None:
+    ids = start(ontap)
+    waiting = asyncio.create_task(only_event(trigger_for(ids)))
+    await until(lambda: len(polls(ontap)) >= 1)
+    ontap.backend.advance(1800)
+    await until(
+        lambda: re.search(r"transferring, 5\d\d\.\d MiB transferred \(", logged(task_log)) is not None
+    )
+    ontap.backend.advance(1800)
+    event = await waiting
+
+    assert event["status"] == "success"
+    assert (event["relationship_uuid"], event["transfer_uuid"]) == ids
+    result = event["result"]
+    assert result["state"] == "success"
+    assert result["bytes_transferred"] == 1 << 30
+    assert result["duration_seconds"] == 3600
+    assert result["end_time"].endswith("+00:00")
+    assert (result["source_path"], result["destination_path"]) == ("src:vol", "dst:vol")
+    assert (result["relationship_uuid"], result["transfer_uuid"]) == ids
+    assert "1.0 GiB in 3600 s" in event["message"]
+    json.dumps(event)  # plain JSON, as Airflow stores it
+
+
+async def test_failed_transfer_yields_ontaps_message(ontap: OntapSimulator) -> None:
+    ontap.backend.set_transfer_settings(outcome="failed")
+    ids = start(ontap)
+    waiting = asyncio.create_task(only_event(trigger_for(ids)))
+    await until(lambda: len(polls(ontap)) >= 1)
+    ontap.backend.advance(3600)
+    event = await waiting
+    assert event["status"] == "failed"
+    assert "failed: Transfer failed. (ONTAP code 13303844)" in event["message"]
+    assert "Update operation failed. Reason: Transfer failed." in event["message"]
+    assert event["result"]["state"] == "failed"
+
+
+async def test_aborted_transfer_is_a_failure(ontap: OntapSimulator) -> None:
+    ids = start(ontap)
+    waiting = asyncio.create_task(only_event(trigger_for(ids)))
+    await until(lambda: len(polls(ontap)) >= 1)
+    ontap.backend.abort_transfer(*ids, "aborted")
+    event = await waiting
+    assert event["status"] == "failed"
+    assert "was aborted: Transfer aborted (ONTAP code 6620046)" in event["message"]
+
+
+async def test_deadline_yields_timeout_and_leaves_the_transfer_running(ontap: OntapSimulator) -> None:
+    ids = start(ontap)
+    event = await only_event(trigger_for(ids, deadline=time.time() + 0.3))
+    assert event["status"] == "timeout"
+    assert "did not finish by its deadline" in event["message"]
+    assert ontap.backend.get_transfer(*ids).active  # aborting is the operator's decision
+
+
+async def test_a_deadline_already_past_times_out_without_a_request(ontap: OntapSimulator) -> None:
+    ids = start(ontap)
+    event = await only_event(trigger_for(ids, deadline=time.time() - 1))
+    assert event["status"] == "timeout"
+    assert ontap.backend.requests_matching() == []
+
+
+@pytest.mark.parametrize("kind", ["error", "drop"])
+async def test_bursts_of_5xx_and_dropped_connections_are_survived(
+    ontap: OntapSimulator, kind: str, task_log: list[Any]
+) -> None:
+    ids = start(ontap)
+    # More than one poll's retries: the poll fails, the waiter logs it, the next poll succeeds.
+    ontap.backend.inject_fault(kind, status=503, method="GET", path=RELATIONSHIPS, times=8)
+    waiting = asyncio.create_task(only_event(trigger_for(ids)))
+    await until(lambda: not ontap.backend.faults.pending())
+    ontap.backend.advance(3600)
+    event = await waiting
+    assert event["status"] == "success"
+    assert "failed (HTTP 503" in logged(task_log) if kind == "error" else "cannot reach" in logged(task_log)
+    assert "trying again" in logged(task_log)
+
+
+async def test_wait_and_retry_codes_are_retried(ontap: OntapSimulator) -> None:
+    ids = start(ontap)
+    ontap.backend.inject_wait_and_retry("13303816", method="GET", times=2)
+    ontap.backend.inject_wait_and_retry("6619720", method="GET", times=2)
+    waiting = asyncio.create_task(only_event(trigger_for(ids)))
+    await until(lambda: not ontap.backend.faults.pending())
+    ontap.backend.advance(3600)
+    assert (await waiting)["status"] == "success"
+
+
+async def test_wrong_password_ends_the_wait_with_a_clear_error(
+    ontap: OntapSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = "wrong-" + PASSWORD
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap, password=wrong))
+    event = await only_event(trigger_for(start(ontap)))
+    assert event["status"] == "error"
+    assert f"connection {CONN_ID!r}" in event["message"]
+    assert "HTTP 401" in event["message"]
+    assert "check the user name and password" in event["message"]
+    assert wrong not in json.dumps(event)
+    assert PASSWORD not in json.dumps(event)
+
+
+async def test_deleted_relationship_ends_the_wait(ontap: OntapSimulator) -> None:
+    ids = start(ontap)
+    waiting = asyncio.create_task(only_event(trigger_for(ids)))
+    await until(lambda: len(polls(ontap)) >= 1)
+    ontap.backend.delete_relationship(ids[0])
+    event = await waiting
+    assert event["status"] == "error"
+    assert f"SnapMirror relationship {ids[0]} no longer exists" in event["message"]
+
+
+async def test_an_unknown_transfer_ends_the_wait_after_a_few_polls(ontap: OntapSimulator) -> None:
+    relationship_uuid, _ = start(ontap)
+    event = await only_event(trigger_for((relationship_uuid, str(uuid.uuid4()))))
+    assert event["status"] == "error"
+    assert "is unknown to ONTAP" in event["message"]
+
+
+async def test_passing_failures_reading_the_transfer_do_not_make_it_unknown(
+    ontap: OntapSimulator, task_log: list[Any]
+) -> None:
+    ids = start(ontap)
+    ontap.backend.advance(3600)  # finished: the trigger must read it by UUID
+    transfer_path = f"{RELATIONSHIPS}/{ids[0]}/transfers/{ids[1]}"
+    ontap.backend.inject_fault("error", status=500, path=transfer_path, times=12)  # 4 polls' worth
+    event = await only_event(trigger_for(ids))
+    assert event["status"] == "success"
+    assert logged(task_log).count("failed (HTTP 500") == 4
+
+
+async def test_a_newer_transfer_is_not_mistaken_for_ours(ontap: OntapSimulator) -> None:
+    ontap.backend.set_transfer_settings(duration=0, outcome="failed")
+    ids = start(ontap)  # ours failed at once
+    ontap.backend.set_transfer_settings(duration=0, outcome="success")
+    ontap.backend.start_transfer(ids[0])  # a later one succeeded: the relationship reports success
+    event = await only_event(trigger_for(ids))
+    assert event["status"] == "failed"
+    assert event["transfer_uuid"] == ids[1]
+
+
+async def test_ontap_that_forgets_finished_transfers(ontap: OntapSimulator) -> None:
+    """Before 9.10 a finished transfer is gone; the relationship's summary of it is used instead."""
+    ids = start(ontap)
+    transfer_path = f"{RELATIONSHIPS}/{ids[0]}/transfers/{ids[1]}"
+    ontap.backend.inject_fault(
+        "error", status=404, code="4", message="entry doesn't exist", path=transfer_path, times=-1
+    )
+    waiting = asyncio.create_task(only_event(trigger_for(ids)))
+    await until(lambda: len(polls(ontap)) >= 1)
+    ontap.backend.advance(3600)
+    event = await waiting
+    assert event["status"] == "success"
+    assert event["result"]["bytes_transferred"] == 1 << 30
+
+
+async def test_many_waits_share_one_request_per_poll_interval(ontap: OntapSimulator) -> None:
+    interval = 0.2
+    relationships = [ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}") for i in range(40)]
+    waits = [start(ontap, relationship) for relationship in relationships]
+    triggers = [SnapMirrorTransferTrigger(CONN_ID, *ids, poll_interval=interval) for ids in waits]
+    began = time.monotonic()
+    running = [asyncio.create_task(only_event(trigger)) for trigger in triggers]
+    await until(lambda: len(polls(ontap)) >= 5, timeout=30)
+    elapsed = time.monotonic() - began
+    batched = polls(ontap)
+    assert len(batched) <= elapsed / interval + 1  # one request per interval, not one per wait
+    assert all(relationships[0].uuid in request for request in batched[1:])
+    assert all(relationships[-1].uuid in request for request in batched[1:])
+    assert ontap.backend.requests_matching("GET", f"{RELATIONSHIPS}/") == []  # no per-wait reads
+
+    ontap.backend.advance(3600)
+    events = await asyncio.gather(*running)
+    assert [event["status"] for event in events] == ["success"] * 40
+    assert sorted(event["transfer_uuid"] for event in events) == sorted(ids[1] for ids in waits)
+    # Finished transfers are no longer named by their relationship: each is read once, by UUID.
+    assert len(ontap.backend.requests_matching("GET", f"{RELATIONSHIPS}/")) == 40
+
+
+async def test_waits_on_other_poll_intervals_share_the_shortest(ontap: OntapSimulator) -> None:
+    slow, fast = start(ontap), start(ontap, ontap.backend.add_relationship("src:b", "dst:b"))
+    running = [
+        asyncio.create_task(only_event(SnapMirrorTransferTrigger(CONN_ID, *slow, poll_interval=60))),
+        asyncio.create_task(only_event(SnapMirrorTransferTrigger(CONN_ID, *fast, poll_interval=POLL))),
+    ]
+    await until(lambda: len(polls(ontap)) >= 2)
+    assert slow[0] in polls(ontap)[-1]
+    ontap.backend.advance(3600)
+    assert [event["status"] for event in await asyncio.gather(*running)] == ["success", "success"]
+
+
+async def test_a_trigger_rebuilt_from_its_kwargs_completes(ontap: OntapSimulator) -> None:
+    ids = start(ontap)
+    first = trigger_for(ids, deadline=time.time() + 60)
+    running = asyncio.create_task(only_event(first))
+    await until(lambda: len(polls(ontap)) >= 1)
+    running.cancel()  # the triggerer stops (no on_kill): the transfer must go on
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+    classpath, kwargs = first.serialize()
+    stored = json.loads(json.dumps(kwargs))  # Airflow keeps trigger kwargs as JSON
+    module, _, name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**stored)
+    assert rebuilt.serialize() == (classpath, kwargs)
+    assert ontap.backend.get_transfer(*ids).active
+    ontap.backend.advance(3600)
+    event = await only_event(rebuilt)
+    assert event["status"] == "success"
+    assert event["transfer_uuid"] == ids[1]
+
+
+async def test_kwargs_and_events_hold_no_secret(ontap: OntapSimulator) -> None:
+    ids = start(ontap)
+    trigger = trigger_for(ids)
+    _, kwargs = trigger.serialize()
+    assert kwargs == {
+        "ontap_conn_id": CONN_ID,
+        "relationship_uuid": ids[0],
+        "transfer_uuid": ids[1],
+        "poll_interval": POLL,
+        "deadline": None,
+        "cancel_on_kill": True,
+    }
+    ontap.backend.advance(3600)
+    event = await only_event(trigger)
+    assert PASSWORD not in json.dumps(kwargs) + json.dumps(event)
+    assert ontap.ca_pem not in json.dumps(kwargs)
+
+
+async def test_on_kill_aborts_the_transfer(ontap: OntapSimulator) -> None:
+    ids = start(ontap)
+    trigger = trigger_for(ids)
+    running = asyncio.create_task(only_event(trigger))
+    await until(lambda: len(polls(ontap)) >= 1)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await trigger.on_kill()  # outside a triggerer there is no task instance to ask: cancel
+    transfer = ontap.backend.get_transfer(*ids)
+    assert transfer.state == "aborted"
+    await trigger.on_kill()  # a second kill finds nothing left to abort, and says so quietly
+
+
+async def test_on_kill_leaves_the_transfer_when_told_to(ontap: OntapSimulator) -> None:
+    ids = start(ontap)
+    trigger = trigger_for(ids, cancel_on_kill=False)
+    running = asyncio.create_task(only_event(trigger))
+    await until(lambda: len(polls(ontap)) >= 1)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await trigger.on_kill()
+    assert ontap.backend.get_transfer(*ids).active
+    assert ontap.backend.requests_matching("PATCH") == []
+
+
+async def test_on_kill_after_the_event_aborts_nothing(ontap: OntapSimulator) -> None:
+    ids = start(ontap)
+    trigger = trigger_for(ids)
+    ontap.backend.advance(3600)
+    assert (await only_event(trigger))["status"] == "success"
+    await trigger.on_kill()
+    assert ontap.backend.requests_matching("PATCH") == []
+
+
+@pytest.mark.parametrize(
+    ("relationship", "transfer", "poll_interval", "expected"),
+    [
+        ("nope", str(uuid.uuid4()), 1, "relationship UUID 'nope' is not a UUID"),
+        (str(uuid.uuid4()), "nope", 1, "transfer UUID 'nope' is not a UUID"),
+        (str(uuid.uuid4()), str(uuid.uuid4()), 0, "poll_interval must be a positive number"),
+        (str(uuid.uuid4()), str(uuid.uuid4()), "soon", "poll_interval must be a positive number"),
+    ],
+)
+def test_bad_arguments_are_refused(
+    relationship: str, transfer: str, poll_interval: object, expected: str
+) -> None:
+    with pytest.raises(ValueError, match=expected):
+        SnapMirrorTransferTrigger(CONN_ID, relationship, transfer, poll_interval=poll_interval)  # type: ignore[arg-type]
