@@ -12,6 +12,7 @@ import pytest
 from airflow.sdk import DAG
 from k8s_objects import claim_body, snapshot_of
 
+from netapp_dataops_airflow.decorators.kubernetes import clone_task, snapshot_task
 from netapp_dataops_airflow.operators.kubernetes import CloneVolumeOperator, VolumeSnapshotOperator
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim, kinds
 from netapp_dataops_airflow.testing import run_dag
@@ -105,6 +106,16 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
         "bad-deadline",
         lambda: VolumeSnapshotOperator(task_id="t", pvc="data", deadline=-5),
         "deadline must be",
+    ),
+    (
+        "decorator-unknown-key",
+        lambda: snapshot_task(lambda: {"pvc": "data", "colour": "red"}, task_id="t")(),
+        "returned unknown keys ['colour']",
+    ),
+    (
+        "decorator-wrong-type",
+        lambda: clone_task(lambda: ["data"], task_id="t")(),
+        "must return a string (source_pvc) or a dict",
     ),
 ]
 

@@ -225,3 +225,22 @@ def test_trigger_rows_hold_no_secret(airflow_connection: Callable[..., str], tmp
     assert "tok-do-not-leak" not in json.dumps(stored_trigger_kwargs())
     assert "tok-do-not-leak" not in json.dumps(result.xcom("snap"))
     assert "tok-do-not-leak" not in result.log_text
+
+
+def test_mapped_snapshots_take_one_snapshot_each(k8s: KubernetesSimulator) -> None:
+    k8s.backend.seed(*bound_claim("logs"))
+
+    @dag(dag_id="k8s_mapped", schedule=None, start_date=START)
+    def pipeline() -> None:
+        @task.netapp_snapshot
+        def snap(claim: str) -> str:
+            return claim
+
+        snap.expand(claim=["data", "logs"])
+
+    result = run_dag(pipeline())
+    assert result.state == "success", result.log_text
+    assert [r["source_pvc"] for r in result.xcom("snap")] == ["data", "logs"]
+    names = {r["name"] for r in result.xcom("snap")}
+    assert names == set(objects(k8s, kinds.SNAPSHOTS))
+    assert len(names) == 2
