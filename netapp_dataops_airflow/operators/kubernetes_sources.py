@@ -40,7 +40,11 @@ async def get_or_none(
 
 async def _missing(client: KubernetesClient, kind: str, name: str, namespace: str) -> InvalidInputError:
     """Explain a 404: a missing namespace is a different mistake from a missing object."""
-    if await get_or_none(client, NAMESPACES, namespace, None) is None:
+    try:
+        namespace_missing = await get_or_none(client, NAMESPACES, namespace, None) is None
+    except ApiError:  # reading namespaces is not in the least-privilege role; say what we know
+        namespace_missing = False
+    if namespace_missing:
         return InvalidInputError(
             f"namespace {namespace!r} does not exist in the cluster; set `namespace` (or the "
             "connection's namespace) to the namespace that holds the source"
