@@ -26,3 +26,12 @@ def task_log() -> Iterator[list[dict[str, Any]]]:
     """The log entries Airflow's structlog loggers emit during the test (``event`` holds the text)."""
     with structlog.testing.capture_logs() as entries:
         yield entries
+
+
+@pytest.fixture
+def ontap_threaded(monkeypatch: pytest.MonkeyPatch) -> Iterator[OntapSimulator]:
+    """A simulated cluster served from a background thread (for synchronous operator code)."""
+    with OntapSimulator(password=PASSWORD) as simulator:
+        simulator.backend.set_transfer_settings(duration=3600)
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(simulator))
+        yield simulator

@@ -1,0 +1,416 @@
+"""Update an existing SnapMirror relationship over ONTAP REST and defer until the transfer ends.
+
+Starting follows the library's deferral contract:
+
+1. The relationship (a UUID or a destination path ``svm:volume``), ``throttle``, ``source_snapshot``
+   and the connection are checked before any request; the relationship is read and refused before
+   anything starts when it cannot be updated (broken off, quiesced, synchronous policy).
+2. ``POST .../transfers`` starts the update (on an uninitialized relationship ONTAP makes it the
+   baseline initialize). When a transfer already runs, it is adopted rather than duplicated, and the
+   result says so. The new transfer is followed by the UUID in ``Location``, so the previous
+   transfer's success is never taken for this one.
+3. The transfer UUID goes to ``task_state_store`` at once, with the try number and whether it was
+   adopted. A later try that finds it still running reattaches instead of starting another; one
+   that finds the try which started it never reported back (a lost worker) and the transfer
+   succeeded takes that result. Once a try has reported an outcome, the next try (a retry after a
+   failure, or a user's clear and re-run) starts a new transfer: ``task_state_store`` survives a
+   clear, and a clear must not turn into "already done".
+4. A transfer already over is returned without deferring; otherwise the task defers to
+   :class:`~netapp_dataops_airflow.triggers.snapmirror.SnapMirrorTransferTrigger`.
+
+A transfer this task started is aborted when the deadline passes or the task is killed while it
+waits (``cancel_on_kill``); an adopted one belongs to someone else and is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from airflow.sdk import Context
+
+from netapp_dataops_airflow.clients.ontap import OntapClient, Relationship, Transfer
+from netapp_dataops_airflow.exceptions import (
+    InvalidInputError,
+    OntapError,
+    OperationFailedError,
+    TransferInProgressError,
+)
+from netapp_dataops_airflow.hooks.ontap import OntapConnection, OntapHook
+from netapp_dataops_airflow.operators.base import NetAppOperator
+from netapp_dataops_airflow.triggers.snapmirror import (
+    DEFAULT_POLL_INTERVAL,
+    SnapMirrorTransferTrigger,
+    abort_transfer,
+    check_poll_interval,
+    failure_reason,
+    transfer_result,
+)
+
+STATE_KEY = "snapmirror_transfer"
+# A stand-in transfer UUID for checking the trigger's kwargs before one exists.
+_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# svm:volume. SVM names allow letters, digits, '.', '-', '_'; volume names letters, digits, '_'.
+_DESTINATION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*:[A-Za-z_][A-Za-z0-9_]*$")
+# How often a POST may meet a transfer that ends before it can be adopted.
+_START_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """What to update, validated: the relationship (by UUID or destination path) and POST options."""
+
+    relationship_uuid: str | None
+    destination_path: str | None
+    source_snapshot: str | None
+    throttle: int | None
+
+    @classmethod
+    def parse(cls, relationship: Any, source_snapshot: Any, throttle: Any) -> UpdateRequest:
+        """Validate the operator's parameters; raise :class:`InvalidInputError` naming the problem."""
+        text = relationship.strip() if isinstance(relationship, str) else relationship
+        if not isinstance(text, str) or not (_UUID.match(text) or _DESTINATION.match(text)):
+            raise InvalidInputError(
+                f"relationship {relationship!r} is neither a SnapMirror relationship UUID "
+                "(8-4-4-4-12 hex digits) nor a destination path 'svm:volume'"
+            )
+        if source_snapshot is not None and (
+            not isinstance(source_snapshot, str) or not source_snapshot.strip()
+        ):
+            raise InvalidInputError(f"source_snapshot must be a snapshot name, got {source_snapshot!r}")
+        return cls(
+            relationship_uuid=text.lower() if _UUID.match(text) else None,
+            destination_path=None if _UUID.match(text) else text,
+            source_snapshot=source_snapshot.strip() if source_snapshot is not None else None,
+            throttle=_throttle(throttle),
+        )
+
+
+def _throttle(value: Any) -> int | None:
+    """Accept KB/s as an int or (templated) digit string; 0 means unlimited."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise InvalidInputError(f"throttle must be 0 (unlimited) or a positive number of KB/s, got {value!r}")
+
+
+@dataclass(frozen=True)
+class StoredTransfer:
+    """The transfer a try started or adopted, as kept in ``task_state_store``."""
+
+    relationship_uuid: str
+    transfer_uuid: str
+    adopted: bool
+    try_number: int
+    completed: bool = False
+
+    @classmethod
+    def load(cls, value: Any) -> StoredTransfer | None:
+        """Read a stored record; anything unreadable counts as none."""
+        if not isinstance(value, Mapping):
+            return None
+        try:
+            return cls(
+                relationship_uuid=str(value["relationship_uuid"]),
+                transfer_uuid=str(value["transfer_uuid"]),
+                adopted=bool(value["adopted"]),
+                try_number=int(value["try_number"]),
+                completed=bool(value.get("completed", False)),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class Started:
+    """The outcome of starting: the transfer to follow, and its end if it already ended."""
+
+    relationship: Relationship
+    transfer_uuid: str
+    adopted: bool
+    finished: Transfer | None = None
+
+
+class SnapMirrorUpdateOperator(NetAppOperator):
+    """Update a SnapMirror relationship (ONTAP REST ``POST .../transfers``) and wait for the transfer.
+
+    The task's XCom is a dict: ``relationship_uuid``, ``transfer_uuid``, ``state``,
+    ``bytes_transferred``, ``end_time`` (ISO 8601), ``duration_seconds``, ``snapshot``,
+    ``source_path``, ``destination_path`` and ``adopted`` (true when a transfer that was already
+    running was followed instead of starting one).
+
+    :param relationship: the relationship's UUID, or its destination path ``svm:volume`` (templated).
+    :param ontap_conn_id: a ``netapp_ontap`` connection to the destination cluster (templated).
+    :param source_snapshot: transfer this snapshot of the source instead of a new one (templated).
+    :param throttle: KB/s for this transfer, overriding the relationship's; 0 is unlimited (templated).
+    :param poll_interval: seconds between status polls in the triggerer (one poll per cluster
+        serves every waiting task).
+
+    See :class:`~netapp_dataops_airflow.operators.base.NetAppOperator` for ``deadline`` and
+    ``cancel_on_kill``.
+    """
+
+    template_fields: Sequence[str] = ("relationship", "ontap_conn_id", "source_snapshot", "throttle")
+
+    def __init__(
+        self,
+        *,
+        relationship: str,
+        ontap_conn_id: str = OntapHook.default_conn_name,
+        source_snapshot: str | None = None,
+        throttle: int | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.relationship = relationship
+        self.ontap_conn_id = ontap_conn_id
+        self.source_snapshot = source_snapshot
+        self.throttle = throttle
+        self.poll_interval = poll_interval
+
+    def execute(self, context: Context) -> Any:
+        """Validate, start or adopt (or reattach to) a transfer, remember it, then return or defer."""
+        request = UpdateRequest.parse(self.relationship, self.source_snapshot, self.throttle)
+        poll_interval = check_poll_interval(self.poll_interval)
+        settings = OntapHook(self.ontap_conn_id).get_connection_settings()
+        deadline = self.absolute_deadline()
+        provisional = request.relationship_uuid or _PLACEHOLDER
+        self.check_trigger(self._trigger(provisional, _PLACEHOLDER, poll_interval, deadline, adopted=False))
+
+        store = context.get("task_state_store")
+        earlier = StoredTransfer.load(store.get(STATE_KEY)) if store is not None else None
+        try_number = int(getattr(context.get("ti"), "try_number", 0) or 0)
+
+        def remember(relationship_uuid: str, transfer_uuid: str, adopted: bool) -> None:
+            if store is not None:
+                record = StoredTransfer(relationship_uuid, transfer_uuid, adopted, try_number)
+                store.set(STATE_KEY, asdict(record))
+
+        started = settings.run(lambda client: self._start(client, settings, request, earlier, remember))
+        if started.finished is not None:
+            return self._report(context, started.relationship, started.finished, started)
+        self.defer_to(
+            self._trigger(
+                started.relationship.uuid, started.transfer_uuid, poll_interval, deadline, started.adopted
+            )
+        )
+
+    def _trigger(
+        self,
+        relationship_uuid: str,
+        transfer_uuid: str,
+        poll_interval: float,
+        deadline: float | None,
+        adopted: bool,
+    ) -> SnapMirrorTransferTrigger:
+        return SnapMirrorTransferTrigger(
+            self.ontap_conn_id,
+            relationship_uuid,
+            transfer_uuid,
+            poll_interval,
+            deadline=deadline,
+            # An adopted transfer belongs to someone else: killing this task must not abort it.
+            cancel_on_kill=self.cancel_on_kill and not adopted,
+        )
+
+    async def _start(
+        self,
+        client: OntapClient,
+        settings: OntapConnection,
+        request: UpdateRequest,
+        earlier: StoredTransfer | None,
+        remember: Callable[[str, str, bool], None],
+    ) -> Started:
+        relationship = await self._resolve(client, settings, request)
+        if earlier is not None and not earlier.completed and earlier.relationship_uuid == relationship.uuid:
+            resumed = await self._resume(client, relationship, earlier)
+            if resumed is not None:
+                return resumed
+        self._check_usable(relationship)
+        for _ in range(_START_ATTEMPTS):
+            running = relationship.transfer
+            if running is not None and running.active and running.uuid is not None:
+                await self._check_adoptable(client, relationship, running.uuid, request)
+                remember(relationship.uuid, running.uuid, True)
+                self.log.info(
+                    "A transfer (%s) already runs on %s; following it instead of starting another",
+                    running.uuid,
+                    _name(relationship),
+                )
+                return Started(relationship, running.uuid, adopted=True)
+            try:
+                transfer_uuid = await client.start_transfer(
+                    relationship.uuid, source_snapshot=request.source_snapshot, throttle=request.throttle
+                )
+            except TransferInProgressError:
+                relationship = await client.get_relationship(relationship.uuid)
+                continue  # adopt the transfer that runs now (or start again if it just ended)
+            remember(relationship.uuid, transfer_uuid, False)
+            kind = "initialize (baseline)" if relationship.state == "uninitialized" else "update"
+            self.log.info("Started SnapMirror %s %s on %s", kind, transfer_uuid, _name(relationship))
+            return await self._started(client, relationship, transfer_uuid)
+        raise OntapError(
+            f"could not start or adopt a transfer on {_name(relationship)}: transfers kept starting and "
+            "ending under this task; try again",
+            status=None,
+        )
+
+    async def _resolve(
+        self, client: OntapClient, settings: OntapConnection, request: UpdateRequest
+    ) -> Relationship:
+        where = f"on {settings.host} (connection {settings.conn_id!r})"
+        if request.relationship_uuid is not None:
+            try:
+                return await client.get_relationship(request.relationship_uuid)
+            except OntapError as exc:
+                if exc.status == 404:
+                    raise InvalidInputError(
+                        f"no SnapMirror relationship {request.relationship_uuid} {where}; the connection "
+                        "must point at the destination cluster"
+                    ) from None
+                raise
+        assert request.destination_path is not None
+        matches = await client.list_relationships(destination_path=request.destination_path)
+        if len(matches) != 1:
+            found = "none" if not matches else f"{len(matches)}; give the relationship's UUID instead"
+            raise InvalidInputError(
+                f"SnapMirror relationships with destination {request.destination_path!r} {where}: {found}"
+            )
+        return matches[0]
+
+    async def _resume(
+        self, client: OntapClient, relationship: Relationship, earlier: StoredTransfer
+    ) -> Started | None:
+        """Reattach to the transfer an earlier try started, if it runs; take its success if it ended so."""
+        transfer = relationship.transfer
+        if transfer is None or transfer.uuid != earlier.transfer_uuid:
+            try:
+                transfer = await client.get_transfer(relationship.uuid, earlier.transfer_uuid)
+            except OntapError as exc:
+                if exc.status != 404:
+                    raise
+                return None
+        which = f"transfer {earlier.transfer_uuid} (from try {earlier.try_number})"
+        if transfer.active:
+            self.log.info("Reattaching to %s, still %s", which, transfer.state)
+            return Started(relationship, earlier.transfer_uuid, earlier.adopted)
+        if transfer.state == "success":
+            self.log.info("%s succeeded while no try was watching it", which)
+            return Started(relationship, earlier.transfer_uuid, earlier.adopted, transfer)
+        self.log.info("%s ended %s; starting a new transfer", which, transfer.state)
+        return None
+
+    def _check_usable(self, relationship: Relationship) -> None:
+        """Refuse, before anything starts, a relationship ONTAP would not update."""
+        name = _name(relationship)
+        if relationship.policy_type not in (None, "async"):
+            raise InvalidInputError(
+                f"{name} has a {relationship.policy_type} policy: ONTAP keeps synchronous relationships "
+                "in sync by itself; SnapMirror updates apply to asynchronous relationships only"
+            )
+        if relationship.state == "broken_off":
+            raise InvalidInputError(
+                f"{name} is broken off; resync it (snapmirror resync, or PATCH state=snapmirrored) "
+                "before updating it"
+            )
+        if relationship.state == "paused":
+            raise InvalidInputError(f"{name} is quiesced; resume it (snapmirror resume) before updating it")
+        if relationship.healthy is False:
+            self.log.warning(
+                "%s is unhealthy (%s); updating it", name, " / ".join(relationship.unhealthy_reasons)
+            )
+        if relationship.state == "uninitialized":
+            self.log.info("%s is uninitialized: this transfer is its baseline initialize", name)
+
+    async def _check_adoptable(
+        self, client: OntapClient, relationship: Relationship, transfer_uuid: str, request: UpdateRequest
+    ) -> None:
+        """Adopt a running transfer only if it does what was asked; a different snapshot is not it."""
+        if request.throttle is not None:
+            self.log.warning(
+                "throttle=%s is not applied: the running transfer keeps its own", request.throttle
+            )
+        if request.source_snapshot is None:
+            return
+        running = await client.get_transfer(relationship.uuid, transfer_uuid)
+        if running.snapshot != request.source_snapshot:
+            raise InvalidInputError(
+                f"a transfer of snapshot {running.snapshot!r} already runs on {_name(relationship)}; "
+                f"it cannot transfer source_snapshot {request.source_snapshot!r}; retry when it has ended"
+            )
+
+    async def _started(self, client: OntapClient, relationship: Relationship, transfer_uuid: str) -> Started:
+        """Read the new transfer once: a fast one may be over already (no need to defer then)."""
+        try:
+            transfer = await client.get_transfer(relationship.uuid, transfer_uuid)
+        except OntapError as exc:
+            if exc.status != 404:  # ONTAP may not list a queued transfer yet: the trigger will
+                raise
+            return Started(relationship, transfer_uuid, adopted=False)
+        return Started(relationship, transfer_uuid, False, transfer if transfer.terminal else None)
+
+    def _report(
+        self, context: Context, relationship: Relationship, transfer: Transfer, started: Started
+    ) -> Any:
+        """Turn a transfer that ended before deferring into the result, as the trigger would."""
+        self._mark_completed(context, started.transfer_uuid)
+        if transfer.state != "success":
+            raise OperationFailedError(
+                f"SnapMirror transfer {started.transfer_uuid} to {relationship.destination_path} "
+                f"{transfer.state}: {failure_reason(relationship, transfer)}"
+            )
+        self.log.info("SnapMirror transfer %s is already over: %s", started.transfer_uuid, transfer.state)
+        return {**transfer_result(relationship, transfer, started.transfer_uuid), "adopted": started.adopted}
+
+    def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
+        """Return the transfer's result (with ``adopted``) or raise; either way this try has reported."""
+        transfer_uuid = event.get("transfer_uuid") if isinstance(event, Mapping) else None
+        stored = self._stored(context)
+        try:
+            result = super().execute_complete(context, event)
+        finally:
+            self._mark_completed(context, transfer_uuid)
+        adopted = stored is not None and stored.transfer_uuid == transfer_uuid and stored.adopted
+        return {**(result or {}), "adopted": adopted}
+
+    def on_deadline(self, context: Context, event: Mapping[str, Any]) -> None:
+        """Abort the transfer this task started; an adopted one is someone else's."""
+        stored = self._stored(context)
+        relationship_uuid, transfer_uuid = event.get("relationship_uuid"), event.get("transfer_uuid")
+        if not self.cancel_on_kill or not relationship_uuid or not transfer_uuid:
+            return
+        if stored is not None and stored.transfer_uuid == transfer_uuid and stored.adopted:
+            self.log.info("Not aborting the adopted transfer %s", transfer_uuid)
+            return
+        settings = OntapHook(self.ontap_conn_id).get_connection_settings()
+        try:
+            message = settings.run(lambda client: abort_transfer(client, relationship_uuid, transfer_uuid))
+        except OntapError as exc:
+            self.log.warning(
+                "Could not abort SnapMirror transfer %s after the deadline: %s", transfer_uuid, exc
+            )
+            return
+        self.log.info("%s after the deadline", message)
+
+    def _stored(self, context: Context) -> StoredTransfer | None:
+        store = context.get("task_state_store")
+        return StoredTransfer.load(store.get(STATE_KEY)) if store is not None else None
+
+    def _mark_completed(self, context: Context, transfer_uuid: Any) -> None:
+        """Record that this try reported the transfer's outcome: the next try starts afresh."""
+        store = context.get("task_state_store")
+        stored = self._stored(context)
+        if store is not None and stored is not None and stored.transfer_uuid == transfer_uuid:
+            store.set(STATE_KEY, asdict(replace(stored, completed=True)))
+
+
+def _name(relationship: Relationship) -> str:
+    paths = f"{relationship.source_path} -> {relationship.destination_path}"
+    return f"SnapMirror relationship {relationship.uuid} ({paths})"

@@ -1,0 +1,376 @@
+"""SnapMirrorUpdateOperator against the ONTAP simulator: start, adopt, reattach, refuse, abort.
+
+The operator runs as a worker runs it (synchronously, its async client on a fresh loop); Airflow's
+context is stood in by a dict with a memory ``task_state_store``; the trigger runs as ``dag.test()``
+runs it, in an event loop of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+from snapmirror_testkit import (
+    CONN_ID,
+    PASSWORD,
+    RELATIONSHIPS,
+    MemoryStateStore,
+    connection_env,
+    only_event,
+    task_context,
+)
+
+from netapp_dataops_airflow.exceptions import (
+    ApiError,
+    DeadlineExceededError,
+    InvalidInputError,
+    OntapError,
+    OperationFailedError,
+)
+from netapp_dataops_airflow.hooks.ontap import OntapHook
+from netapp_dataops_airflow.operators.snapmirror import STATE_KEY, SnapMirrorUpdateOperator
+from netapp_dataops_airflow.simulators.ontap import OntapSimulator
+from netapp_dataops_airflow.triggers.snapmirror import SnapMirrorTransferTrigger
+
+RESULT_KEYS = {
+    "relationship_uuid",
+    "transfer_uuid",
+    "state",
+    "bytes_transferred",
+    "end_time",
+    "duration_seconds",
+    "snapshot",
+    "source_path",
+    "destination_path",
+    "adopted",
+}
+
+
+def operator(relationship: str, **options: Any) -> SnapMirrorUpdateOperator:
+    options.setdefault("poll_interval", 0.05)
+    return SnapMirrorUpdateOperator(
+        task_id="update", relationship=relationship, ontap_conn_id=CONN_ID, **options
+    )
+
+
+def deferred(op: SnapMirrorUpdateOperator, context: dict[str, Any]) -> SnapMirrorTransferTrigger:
+    """Run ``execute``, which must defer; return its trigger."""
+    with pytest.raises(TaskDeferred) as deferral:
+        op.execute(context)  # type: ignore[arg-type]
+    assert deferral.value.method_name == "execute_complete"
+    assert deferral.value.timeout is None
+    trigger = deferral.value.trigger
+    assert isinstance(trigger, SnapMirrorTransferTrigger)
+    return trigger
+
+
+def resumed(op: SnapMirrorUpdateOperator, context: dict[str, Any], trigger: SnapMirrorTransferTrigger) -> Any:
+    """Run the trigger in a loop of its own, as dag.test() does, then resume the task with its event."""
+    event = asyncio.run(only_event(trigger))
+    return op.execute_complete(context, event=json.loads(json.dumps(event)))  # type: ignore[arg-type]
+
+
+def transfers(ontap: OntapSimulator) -> list[str]:
+    return [t.uuid for r in ontap.backend.relationships.values() for t in r.transfers.values()]
+
+
+def test_update_by_destination_path(ontap_threaded: OntapSimulator) -> None:
+    ontap = ontap_threaded
+    rel = ontap.backend.add_relationship("src:vol1", "dst:vol1_dst", size_bytes=4096)
+    store = MemoryStateStore()
+    context = task_context(store)
+    op = operator("dst:vol1_dst")
+    trigger = deferred(op, context)
+
+    [started] = transfers(ontap)
+    assert (trigger.relationship_uuid, trigger.transfer_uuid) == (rel.uuid, started)
+    assert trigger.cancel_on_kill is True
+    assert store.values[STATE_KEY] == {
+        "relationship_uuid": rel.uuid,
+        "transfer_uuid": started,
+        "adopted": False,
+        "try_number": 1,
+        "completed": False,
+    }
+    ontap.backend.advance(3600)
+    result = resumed(op, context, trigger)
+
+    assert set(result) == RESULT_KEYS
+    assert result["state"] == "success"
+    assert (result["relationship_uuid"], result["transfer_uuid"], result["adopted"]) == (
+        rel.uuid,
+        started,
+        False,
+    )
+    assert (result["source_path"], result["destination_path"]) == ("src:vol1", "dst:vol1_dst")
+    assert result["bytes_transferred"] == 4096
+    assert result["duration_seconds"] == 3600
+    assert store.values[STATE_KEY]["completed"] is True
+    assert ontap.backend.requests_matching("POST") == [
+        f"POST {RELATIONSHIPS}/{rel.uuid}/transfers?return_records=true"
+    ]
+    assert PASSWORD not in json.dumps(result)
+
+
+def test_update_by_uuid_with_options_and_templated_strings(ontap_threaded: OntapSimulator) -> None:
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    op = operator(rel.uuid.upper(), source_snapshot="daily.0", throttle="2048")
+    trigger = deferred(op, task_context(MemoryStateStore()))
+    transfer = ontap_threaded.backend.get_transfer(rel.uuid, trigger.transfer_uuid)
+    assert (transfer.snapshot, transfer.throttle) == ("daily.0", 2048)
+
+
+def test_a_transfer_already_over_returns_without_deferring(ontap_threaded: OntapSimulator) -> None:
+    ontap_threaded.backend.set_transfer_settings(duration=0)
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    store = MemoryStateStore()
+    result = operator("dst:vol").execute(task_context(store))  # type: ignore[arg-type]
+    assert (result["state"], result["relationship_uuid"], result["adopted"]) == ("success", rel.uuid, False)
+    assert store.values[STATE_KEY]["completed"] is True
+
+
+def test_a_transfer_that_failed_at_once_fails_the_task(ontap_threaded: OntapSimulator) -> None:
+    ontap_threaded.backend.set_transfer_settings(duration=0, outcome="failed")
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    with pytest.raises(OperationFailedError, match=r"failed: Transfer failed\. \(ONTAP code 13303844\)"):
+        operator("dst:vol").execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
+
+
+def test_an_uninitialized_relationship_is_initialized(ontap_threaded: OntapSimulator) -> None:
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol", state="uninitialized")
+    context = task_context(MemoryStateStore())
+    op = operator(rel.uuid)
+    trigger = deferred(op, context)
+    assert ontap_threaded.backend.get_transfer(rel.uuid, trigger.transfer_uuid).type == "initialize"
+    ontap_threaded.backend.advance(3600)
+    assert resumed(op, context, trigger)["state"] == "success"
+    assert ontap_threaded.backend.get_relationship(rel.uuid).state == "snapmirrored"
+
+
+def test_a_running_transfer_is_adopted_not_duplicated(ontap_threaded: OntapSimulator) -> None:
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    running = ontap_threaded.backend.start_transfer(rel.uuid)  # e.g. the relationship's schedule
+    context = task_context(MemoryStateStore())
+    op = operator("dst:vol", throttle=100)
+    trigger = deferred(op, context)
+    assert trigger.transfer_uuid == running.uuid
+    assert trigger.cancel_on_kill is False  # someone else's transfer
+    assert ontap_threaded.backend.requests_matching("POST") == []
+    ontap_threaded.backend.advance(3600)
+    result = resumed(op, context, trigger)
+    assert (result["transfer_uuid"], result["adopted"]) == (running.uuid, True)
+    assert transfers(ontap_threaded) == [running.uuid]
+
+
+def test_a_running_transfer_of_another_snapshot_is_not_adopted(ontap_threaded: OntapSimulator) -> None:
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    running = ontap_threaded.backend.start_transfer(rel.uuid, source_snapshot="hourly.3")
+    with pytest.raises(InvalidInputError, match=r"a transfer of snapshot 'hourly\.3' already runs"):
+        operator("dst:vol", source_snapshot="daily.0").execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
+    assert transfers(ontap_threaded) == [running.uuid]
+
+
+def test_a_post_refused_as_in_progress_looks_again(ontap_threaded: OntapSimulator) -> None:
+    """The relationship looked idle, yet ONTAP refused: a transfer ran in between. Look, then start."""
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    ontap_threaded.backend.inject_fault(
+        "error",
+        method="POST",
+        status=400,
+        code="13303844",
+        message="Update failed. Another transfer is in progress.",
+    )
+    trigger = deferred(operator("dst:vol"), task_context(MemoryStateStore()))
+    assert transfers(ontap_threaded) == [trigger.transfer_uuid]
+    assert len(ontap_threaded.backend.requests_matching("POST")) == 2
+    assert len(ontap_threaded.backend.requests_matching("GET", f"{RELATIONSHIPS}/{rel.uuid}?")) == 1
+
+
+def test_a_retry_after_a_crash_before_deferring_reattaches(ontap_threaded: OntapSimulator) -> None:
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    store = MemoryStateStore()
+    first = deferred(operator("dst:vol"), task_context(store, try_number=1))
+    # The worker died before Airflow recorded the deferral: try 2 runs execute again.
+    op = operator("dst:vol")
+    second = deferred(op, task_context(store, try_number=2))
+    assert second.transfer_uuid == first.transfer_uuid
+    assert second.cancel_on_kill is True  # still this task's own transfer
+    assert len(ontap_threaded.backend.requests_matching("POST")) == 1
+    ontap_threaded.backend.advance(3600)
+    result = resumed(op, task_context(store, try_number=2), second)
+    assert (result["transfer_uuid"], result["adopted"]) == (first.transfer_uuid, False)
+
+
+def test_a_retry_after_a_crash_before_remembering_adopts(ontap_threaded: OntapSimulator) -> None:
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    first = deferred(operator("dst:vol"), task_context(MemoryStateStore()))
+    # The store write was lost too: the retry finds the transfer running and adopts it.
+    second = deferred(operator("dst:vol"), task_context(MemoryStateStore(), try_number=2))
+    assert second.transfer_uuid == first.transfer_uuid
+    assert len(transfers(ontap_threaded)) == 1
+
+
+def test_a_retry_takes_the_success_no_try_reported(ontap_threaded: OntapSimulator) -> None:
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    store = MemoryStateStore()
+    first = deferred(operator("dst:vol"), task_context(store))
+    ontap_threaded.backend.advance(3600)  # it succeeded while the triggerer and worker were gone
+    result = operator("dst:vol").execute(task_context(store, try_number=2))  # type: ignore[arg-type]
+    assert (result["transfer_uuid"], result["state"]) == (first.transfer_uuid, "success")
+    assert len(transfers(ontap_threaded)) == 1
+
+
+def test_clear_and_rerun_after_success_starts_a_new_transfer(ontap_threaded: OntapSimulator) -> None:
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    store = MemoryStateStore()
+    op = operator("dst:vol")
+    first = deferred(op, task_context(store))
+    ontap_threaded.backend.advance(3600)
+    assert resumed(op, task_context(store), first)["state"] == "success"
+    # task_state_store survives a clear; the finished try must not make the re-run a no-op.
+    second = deferred(operator("dst:vol"), task_context(store, try_number=2))
+    assert second.transfer_uuid != first.transfer_uuid
+    assert len(transfers(ontap_threaded)) == 2
+
+
+def test_a_retry_after_a_failed_transfer_starts_a_new_one(ontap_threaded: OntapSimulator) -> None:
+    ontap_threaded.backend.set_transfer_settings(outcome="failed")
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    store = MemoryStateStore()
+    op = operator("dst:vol")
+    first = deferred(op, task_context(store))
+    ontap_threaded.backend.advance(3600)
+    with pytest.raises(OperationFailedError, match="Transfer failed"):
+        resumed(op, task_context(store), first)
+    ontap_threaded.backend.set_transfer_settings(outcome="success")
+    second = deferred(operator("dst:vol"), task_context(store, try_number=2))
+    assert second.transfer_uuid != first.transfer_uuid
+
+
+@pytest.mark.parametrize(
+    ("options", "adopt", "aborted"),
+    [({}, False, True), ({"cancel_on_kill": False}, False, False), ({}, True, False)],
+    ids=["own-transfer", "cancel-on-kill-off", "adopted"],
+)
+def test_the_deadline_aborts_only_this_tasks_transfer(
+    ontap_threaded: OntapSimulator, options: dict[str, Any], adopt: bool, aborted: bool
+) -> None:
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    if adopt:
+        ontap_threaded.backend.start_transfer(rel.uuid)
+    context = task_context(MemoryStateStore())
+    op = operator("dst:vol", deadline=0.3, **options)
+    trigger = deferred(op, context)
+    with pytest.raises(DeadlineExceededError, match="did not finish by its deadline"):
+        resumed(op, context, trigger)
+    state = ontap_threaded.backend.get_transfer(rel.uuid, trigger.transfer_uuid).state
+    assert state == ("aborted" if aborted else "transferring")
+
+
+def test_abort_after_the_deadline_of_a_transfer_that_just_ended_is_quiet(
+    ontap_threaded: OntapSimulator,
+) -> None:
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    context = task_context(MemoryStateStore())
+    op = operator("dst:vol", deadline=0.3)
+    trigger = deferred(op, context)
+    event = asyncio.run(only_event(trigger))
+    ontap_threaded.backend.advance(3600)  # it ended between the timeout and the abort
+    with pytest.raises(DeadlineExceededError):
+        op.execute_complete(context, event=event)  # type: ignore[arg-type]
+    assert ontap_threaded.backend.get_transfer(rel.uuid, trigger.transfer_uuid).state == "success"
+
+
+@pytest.mark.parametrize(
+    ("relationship", "options", "expected"),
+    [
+        ("123e4567-e89b-12d3-a456", {}, "neither a SnapMirror relationship UUID .* nor a destination path"),
+        ("vol1_dst", {}, "neither a SnapMirror relationship UUID"),
+        ("svm:/cg/group1", {}, "nor a destination path 'svm:volume'"),
+        ("dst:vol", {"throttle": -5}, "throttle must be 0 \\(unlimited\\) or a positive number"),
+        ("dst:vol", {"throttle": "fast"}, "throttle must be"),
+        ("dst:vol", {"source_snapshot": " "}, "source_snapshot must be a snapshot name"),
+        ("dst:vol", {"poll_interval": 0}, "poll_interval must be a positive number"),
+        ("dst:vol", {"deadline": -1}, "deadline must be a positive timedelta"),
+    ],
+)
+def test_malformed_input_is_refused_before_any_request(
+    ontap_threaded: OntapSimulator, relationship: str, options: dict[str, Any], expected: str
+) -> None:
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    with pytest.raises(InvalidInputError, match=expected):
+        operator(relationship, **options).execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
+    assert ontap_threaded.backend.requests_matching() == []
+
+
+@pytest.mark.parametrize(
+    ("seed", "relationship", "expected"),
+    [
+        ({}, str(uuid.uuid4()), "no SnapMirror relationship .* on https://"),
+        ({}, "dst:other", "destination 'dst:other' on https://.*: none"),
+        ({"state": "broken_off"}, "dst:vol", "is broken off; resync it"),
+        ({"state": "paused"}, "dst:vol", "is quiesced; resume it"),
+        ({"policy_type": "sync", "state": "in_sync"}, "dst:vol", "has a sync policy"),
+    ],
+)
+def test_relationships_that_cannot_be_updated_are_refused_before_posting(
+    ontap_threaded: OntapSimulator, seed: dict[str, Any], relationship: str, expected: str
+) -> None:
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol", **seed)
+    store = MemoryStateStore()
+    with pytest.raises(InvalidInputError, match=expected) as refused:
+        operator(relationship).execute(task_context(store))  # type: ignore[arg-type]
+    assert PASSWORD not in str(refused.value)
+    assert ontap_threaded.backend.requests_matching("POST") == []
+    assert transfers(ontap_threaded) == []
+    assert store.values == {}
+
+
+def test_two_relationships_to_one_destination_need_a_uuid(ontap_threaded: OntapSimulator) -> None:
+    ontap_threaded.backend.add_relationship("src:a", "dst:vol")
+    ontap_threaded.backend.add_relationship("src:b", "dst:vol")
+    with pytest.raises(InvalidInputError, match="2; give the relationship's UUID instead"):
+        operator("dst:vol").execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
+    assert transfers(ontap_threaded) == []
+
+
+def test_wrong_password_is_refused_without_leaking_it(
+    ontap_threaded: OntapSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = "wrong-" + PASSWORD
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap_threaded, password=wrong))
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    with pytest.raises(OntapError, match="HTTP 401") as refused:
+        operator("dst:vol").execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
+    assert wrong not in str(refused.value)
+    assert transfers(ontap_threaded) == []
+
+
+def test_an_untrusted_certificate_is_refused(
+    ontap_threaded: OntapSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    untrusted = json.loads(connection_env(ontap_threaded))
+    del untrusted["extra"]["ca_certificate"]  # the system CAs do not know the simulator's CA
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(untrusted))
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    with pytest.raises(ApiError, match=r"TLS verification of https://127\.0\.0\.1:\d+ failed") as refused:
+        operator("dst:vol").execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
+    assert refused.value.reason == "tls"
+    assert ontap_threaded.backend.requests_matching() == []  # never got past the handshake
+
+
+def test_hook_test_connection(ontap_threaded: OntapSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    ok, message = OntapHook(CONN_ID).test_connection()
+    assert ok
+    assert "Connected to ONTAP cluster 'sim-cluster'" in message
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap_threaded, password="nope-nope-nope")
+    )
+    ok, message = OntapHook(CONN_ID).test_connection()
+    assert not ok
+    assert "HTTP 401" in message
+    assert "nope-nope-nope" not in message
