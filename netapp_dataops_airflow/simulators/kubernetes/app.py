@@ -33,7 +33,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def make_app(backend: KubernetesBackend, *, token: str | None = None) -> web.Application:
     """Build an aiohttp application serving ``backend`` (bearer ``token`` required when given)."""
     app = web.Application(
-        middlewares=[_status_errors, _faults, _authentication(token)], client_max_size=16 * 1024 * 1024
+        middlewares=[_count_requests, _status_errors, _faults, _authentication(token)],
+        client_max_size=16 * 1024 * 1024,
     )
     app[BACKEND_KEY] = backend
     app.router.add_get("/version", _version)
@@ -92,6 +93,24 @@ async def _start_controllers(app: web.Application) -> None:
 
 async def _stop_controllers(app: web.Application) -> None:
     await app[CONTROLLERS_KEY].stop()
+
+
+@web.middleware
+async def _count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # Every API request that arrives counts, whatever its answer (faults and 401s included).
+    if not request.path.startswith(CONTROL_PREFIX):
+        target = parse_target(request.path)
+        try:
+            watch = go_bool(request.query.get("watch"))
+        except ApiError:
+            watch = False  # the handler answers the malformed flag
+        request.app[BACKEND_KEY].stats.record_request(
+            request.method,
+            target.kind if target is not None else None,
+            named=target is not None and target.name is not None,
+            watch=watch,
+        )
+    return await handler(request)
 
 
 @web.middleware

@@ -2,6 +2,9 @@
 
 Every endpoint mirrors a Python method of the backend, for tests that run the simulator in
 another process (``python -m netapp_dataops_airflow.simulators serve kubernetes``).
+``GET /_simulator/stats`` is read-only: what the server has served (requests by verb and
+resource, watch streams per namespace, when objects became ready and when a watch sent that;
+see :mod:`.stats`). ``POST /_simulator/reset`` clears it with everything else.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ def add_control_routes(router: web.UrlDispatcher, backend: KubernetesBackend) ->
 
     async def state(request: web.Request) -> web.Response:
         return json_response(backend.dump())
+
+    async def stats(request: web.Request) -> web.Response:
+        return json_response(backend.stats.to_json())
 
     async def seed(request: web.Request) -> web.Response:
         data = await body(request)
@@ -85,6 +91,7 @@ def add_control_routes(router: web.UrlDispatcher, backend: KubernetesBackend) ->
 
     router.add_post(CONTROL_PREFIX + "reset", reset)
     router.add_get(CONTROL_PREFIX + "state", state)
+    router.add_get(CONTROL_PREFIX + "stats", stats)
     router.add_post(CONTROL_PREFIX + "seed", seed)
     router.add_post(CONTROL_PREFIX + "timing", timing)
     router.add_post(CONTROL_PREFIX + "faults", add_fault)

@@ -37,6 +37,7 @@ from .kinds import Kind
 from .meta import JSON, deep, finalizers, generate_name, metadata, new_uid, now
 from .seed import default_objects
 from .selectors import FieldSelector, LabelSelector
+from .stats import ServerStats
 from .timing import Timing
 from .validation import validate
 
@@ -130,6 +131,7 @@ class KubernetesBackend:
         self._listeners: list[Callable[[], None]] = []
         self.faults = Faults()
         self.timing = Timing()
+        self.stats = ServerStats()
         self.reset()
 
     # -- control -------------------------------------------------------------------------------
@@ -144,6 +146,7 @@ class KubernetesBackend:
             self._compacted = self._rv
             self.faults.clear()
             self.timing = Timing()
+            self.stats.clear()
             self.seed(*default_objects())
 
     def seed(self, *objects: JSON) -> list[JSON]:
@@ -579,6 +582,8 @@ class KubernetesBackend:
         if len(self._history) == self._history.maxlen:
             self._compacted = self._history[0].rv
         self._history.append(change)
+        if event_type != "DELETED":
+            self.stats.committed(kind, obj, old)
         progress = ("PROGRESS", {"metadata": {"resourceVersion": str(self._rv)}})
         for watcher in list(self._watchers):
             event = watcher.translate(change)

@@ -57,6 +57,7 @@ class WatchStream:
         except ApiError as error:
             await self._send("ERROR", error.status())
             return self._response
+        self._backend.stats.watch_opened(self._kind, namespace)
         try:
             deadline = loop.time() + self._timeout
             last_rv = str(watcher.start_rv)
@@ -87,6 +88,7 @@ class WatchStream:
             pass  # the client went away
         finally:
             self._backend.unwatch(watcher)
+            self._backend.stats.watch_closed(self._kind, namespace)
         return self._response
 
     async def _bookmark(self, resource_version: str) -> None:
@@ -104,9 +106,12 @@ class WatchStream:
         while stall > 0:  # short naps: a stall may be ended or extended while we wait
             await asyncio.sleep(min(stall, STALL_POLL))
             stall = self._backend.faults.watch_stall_remaining()
+        sent = obj
         if self._table and event_type in ("ADDED", "MODIFIED", "DELETED"):
-            obj = tables.table(
+            sent = tables.table(
                 self._kind, [obj], metadata(obj)["resourceVersion"], headers=not self._headers_sent
             )
             self._headers_sent = True
-        await self._response.write((dumps({"type": event_type, "object": obj}) + "\n").encode())
+        await self._response.write((dumps({"type": event_type, "object": sent}) + "\n").encode())
+        if event_type in ("ADDED", "MODIFIED"):
+            self._backend.stats.sent(self._kind, obj)
