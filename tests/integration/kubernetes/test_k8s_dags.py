@@ -20,7 +20,7 @@ from netapp_dataops_airflow.operators.kubernetes import (
 )
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim, kinds
 from netapp_dataops_airflow.simulators.kubernetes.kinds import Kind
-from netapp_dataops_airflow.testing import run_dag
+from netapp_dataops_airflow.testing import DagRunResult, run_dag
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(120)]
 
@@ -137,14 +137,10 @@ def test_the_deadline_fails_the_task_and_removes_what_it_created(k8s: Kubernetes
     )
 
 
-def stored_trigger_kwargs() -> list[dict[str, Any]]:
-    """The kwargs of every trigger row Airflow stored (``dag.test()`` writes them like production)."""
-    from airflow.models.trigger import Trigger
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        return [dict(row.kwargs) for row in session.scalars(select(Trigger))]
+def stored_kwargs(result: DagRunResult, task_id: str) -> dict[str, Any]:
+    """The kwargs of the task's trigger as Airflow stored them (``dag.test()`` writes them as production)."""
+    stored = json.loads(result.trigger_kwargs[task_id])
+    return dict(stored)
 
 
 def test_a_retry_adopts_what_an_earlier_try_created(k8s: KubernetesSimulator) -> None:
@@ -155,7 +151,7 @@ def test_a_retry_adopts_what_an_earlier_try_created(k8s: KubernetesSimulator) ->
     run_id = DagRun.generate_run_id(run_type=DagRunType.MANUAL, logical_date=START, run_after=START)
     identity = f"k8s_crash/{run_id}/snap/-1"
     name = derived_name("data", identity)
-    k8s.backend.timing.update(snapshot_ready=1.0)  # still not ready when the retry looks at it
+    k8s.backend.timing.update(snapshot_ready=3.0)  # still not ready when the retry looks at it
     earlier = {
         "apiVersion": "snapshot.storage.k8s.io/v1",
         "kind": "VolumeSnapshot",
@@ -171,9 +167,7 @@ def test_a_retry_adopts_what_an_earlier_try_created(k8s: KubernetesSimulator) ->
     assert result.state == "success", result.log_text
     assert list(objects(k8s, kinds.SNAPSHOTS)) == [name]  # adopted, not duplicated
     assert "adopting it" in result.log_text
-    kwargs = [k for k in stored_trigger_kwargs() if k.get("name") == name]
-    assert kwargs
-    assert kwargs[-1]["cancel_on_kill"] is True
+    assert stored_kwargs(result, "snap")["cancel_on_kill"] is True
 
 
 def test_someone_elses_snapshot_with_the_same_spec_is_adopted_but_never_deleted(
@@ -192,9 +186,7 @@ def test_someone_elses_snapshot_with_the_same_spec_is_adopted_but_never_deleted(
 
     result = run_dag(pipeline)
     assert result.state == "success", result.log_text
-    kwargs = [k for k in stored_trigger_kwargs() if k.get("name") == "shared-snap"]
-    assert kwargs
-    assert kwargs[-1]["cancel_on_kill"] is False
+    assert stored_kwargs(result, "snap")["cancel_on_kill"] is False
 
 
 def test_an_existing_object_with_another_spec_is_an_error(k8s: KubernetesSimulator) -> None:
@@ -222,7 +214,8 @@ def test_trigger_rows_hold_no_secret(airflow_connection: Callable[..., str], tmp
             VolumeSnapshotOperator(task_id="snap", pvc="data", kubernetes_conn_id="secured_k8s")
         result = run_dag(pipeline)
     assert result.state == "success", result.log_text
-    assert "tok-do-not-leak" not in json.dumps(stored_trigger_kwargs())
+    assert stored_kwargs(result, "snap")["kubernetes_conn_id"] == "secured_k8s"
+    assert "tok-do-not-leak" not in result.trigger_kwargs["snap"]
     assert "tok-do-not-leak" not in json.dumps(result.xcom("snap"))
     assert "tok-do-not-leak" not in result.log_text
 
