@@ -21,6 +21,9 @@ Running DAGs::
         assert result.xcom("snap")["ready"] is True
         assert "snapshot ready" in result.log_text
 
+For SnapMirror DAGs, ``ontap_simulator`` is a simulated ONTAP cluster and ``ontap_connection``
+defines ``ontap_default`` to it.
+
 ``run_dag`` must be called from a synchronous test: ``dag.test()`` runs each trigger with
 ``asyncio.run``, which cannot start inside a running event loop.
 """
@@ -49,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
+from netapp_dataops_airflow.simulators.ontap import OntapSimulator
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -98,6 +102,33 @@ def kubernetes_simulator() -> Iterator[KubernetesSimulator]:
 def kubeconfig_path(kubernetes_simulator: KubernetesSimulator, tmp_path: Path) -> Path:
     """Write a kubeconfig file for :func:`kubernetes_simulator` and return its path."""
     return kubernetes_simulator.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest.fixture
+def ontap_simulator() -> Iterator[OntapSimulator]:
+    """Yield a fresh simulated ONTAP cluster (its own backend) served over HTTPS from a background thread.
+
+    Seed and steer it through ``ontap_simulator.backend``: ``add_relationship``,
+    ``set_transfer_settings``, ``advance`` (the cluster's clock), ``inject_fault``, ``requests``.
+    """
+    with OntapSimulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def ontap_connection(ontap_simulator: OntapSimulator, airflow_connection: Callable[..., str]) -> str:
+    """Define ``ontap_default``, a ``netapp_ontap`` connection to :func:`ontap_simulator`; return its id.
+
+    It trusts the simulator's CA (given as PEM text), as a connection to a real cluster would.
+    """
+    return airflow_connection(
+        "ontap_default",
+        "netapp_ontap",
+        host=ontap_simulator.url,
+        login=ontap_simulator.username,
+        password=ontap_simulator.password,
+        extra={"ca_certificate": ontap_simulator.ca_pem},
+    )
 
 
 # --- Airflow: metadata database, connections, DAG runs --------------------------------------------

@@ -29,9 +29,8 @@ def task_log() -> Iterator[list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def ontap_threaded(monkeypatch: pytest.MonkeyPatch) -> Iterator[OntapSimulator]:
-    """A simulated cluster served from a background thread (for synchronous operator code)."""
-    with OntapSimulator(password=PASSWORD) as simulator:
-        simulator.backend.set_transfer_settings(duration=3600)
-        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(simulator))
-        yield simulator
+def ontap_threaded(ontap_simulator: OntapSimulator, monkeypatch: pytest.MonkeyPatch) -> OntapSimulator:
+    """The plugin's cluster (served from a thread, for synchronous operator code) as ``ontap_sim``."""
+    ontap_simulator.backend.set_transfer_settings(duration=3600)
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap_simulator))
+    return ontap_simulator

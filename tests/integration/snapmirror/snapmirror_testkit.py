@@ -18,14 +18,14 @@ CONN_ID = "ontap_sim"
 RELATIONSHIPS = "/api/snapmirror/relationships"
 
 
-def connection_env(simulator: OntapSimulator, *, password: str = PASSWORD, **extra: object) -> str:
+def connection_env(simulator: OntapSimulator, *, password: str | None = None, **extra: object) -> str:
     """The ``AIRFLOW_CONN_*`` value of a ``netapp_ontap`` connection to ``simulator``."""
     return json.dumps(
         {
             "conn_type": "netapp_ontap",
             "host": simulator.url,
             "login": simulator.username,
-            "password": password,
+            "password": simulator.password if password is None else password,
             "extra": {"ca_certificate": simulator.ca_pem, **extra},
         }
     )

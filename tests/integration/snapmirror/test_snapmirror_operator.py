@@ -16,7 +16,6 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 from snapmirror_testkit import (
     CONN_ID,
-    PASSWORD,
     RELATIONSHIPS,
     MemoryStateStore,
     connection_env,
@@ -113,7 +112,7 @@ def test_update_by_destination_path(ontap_threaded: OntapSimulator) -> None:
     assert ontap.backend.requests_matching("POST") == [
         f"POST {RELATIONSHIPS}/{rel.uuid}/transfers?return_records=true"
     ]
-    assert PASSWORD not in json.dumps(result)
+    assert ontap.password not in json.dumps(result)
 
 
 def test_update_by_uuid_with_options_and_templated_strings(ontap_threaded: OntapSimulator) -> None:
@@ -324,7 +323,7 @@ def test_relationships_that_cannot_be_updated_are_refused_before_posting(
     store = MemoryStateStore()
     with pytest.raises(InvalidInputError, match=expected) as refused:
         operator(relationship).execute(task_context(store))  # type: ignore[arg-type]
-    assert PASSWORD not in str(refused.value)
+    assert ontap_threaded.password not in str(refused.value)
     assert ontap_threaded.backend.requests_matching("POST") == []
     assert transfers(ontap_threaded) == []
     assert store.values == {}
@@ -341,7 +340,7 @@ def test_two_relationships_to_one_destination_need_a_uuid(ontap_threaded: OntapS
 def test_wrong_password_is_refused_without_leaking_it(
     ontap_threaded: OntapSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wrong = "wrong-" + PASSWORD
+    wrong = "wrong-" + ontap_threaded.password
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap_threaded, password=wrong))
     ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
     with pytest.raises(OntapError, match="HTTP 401") as refused:
