@@ -31,7 +31,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from netapp_dataops_airflow.clients.ontap import OntapClient, Relationship, Transfer
+from netapp_dataops_airflow.clients.ontap import OntapClient, Relationship, Transfer, check_uuid
 from netapp_dataops_airflow.exceptions import (
     InvalidInputError,
     OntapError,
@@ -52,7 +52,6 @@ from netapp_dataops_airflow.triggers.snapmirror import (
 STATE_KEY = "snapmirror_transfer"
 # A stand-in transfer UUID for checking the trigger's kwargs before one exists.
 _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # svm:volume. SVM names allow letters, digits, '.', '-', '_'; volume names letters, digits, '_'.
 _DESTINATION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*:[A-Za-z_][A-Za-z0-9_]*$")
 # How often a POST may meet a transfer that ends before it can be adopted.
@@ -72,7 +71,8 @@ class UpdateRequest:
     def parse(cls, relationship: Any, source_snapshot: Any, throttle: Any) -> UpdateRequest:
         """Validate the operator's parameters; raise :class:`InvalidInputError` naming the problem."""
         text = relationship.strip() if isinstance(relationship, str) else relationship
-        if not isinstance(text, str) or not (_UUID.match(text) or _DESTINATION.match(text)):
+        uuid = _uuid_or_none(text)
+        if uuid is None and not (isinstance(text, str) and _DESTINATION.match(text)):
             raise InvalidInputError(
                 f"relationship {relationship!r} is neither a SnapMirror relationship UUID "
                 "(8-4-4-4-12 hex digits) nor a destination path 'svm:volume'"
@@ -82,11 +82,18 @@ class UpdateRequest:
         ):
             raise InvalidInputError(f"source_snapshot must be a snapshot name, got {source_snapshot!r}")
         return cls(
-            relationship_uuid=text.lower() if _UUID.match(text) else None,
-            destination_path=None if _UUID.match(text) else text,
+            relationship_uuid=uuid,
+            destination_path=None if uuid is not None else text,
             source_snapshot=source_snapshot.strip() if source_snapshot is not None else None,
             throttle=_throttle(throttle),
         )
+
+
+def _uuid_or_none(value: Any) -> str | None:
+    try:
+        return check_uuid(value)
+    except InvalidInputError:
+        return None
 
 
 def _throttle(value: Any) -> int | None:
