@@ -24,17 +24,21 @@ def record(
     """Record an Event about ``involved``; an identical earlier Event is counted up instead."""
     meta = metadata(involved)
     namespace = meta.get("namespace") or "default"
-    for event in backend.objects(kinds.EVENTS, namespace):
-        ref = event.get("involvedObject", {})
-        if (
-            ref.get("uid"),
+    wanted = (meta.get("uid"), reason, message, event_type, component)
+
+    def same(event: JSON) -> bool:
+        return (
+            event.get("involvedObject", {}).get("uid"),
             event.get("reason"),
             event.get("message"),
             event.get("type"),
             event.get("source", {}).get("component"),
-        ) == (meta.get("uid"), reason, message, event_type, component):
-            backend.mutate(kinds.EVENTS, namespace, metadata(event)["name"], _count_up)
-            return
+        ) == wanted
+
+    earlier = backend.first(kinds.EVENTS, namespace, same)
+    if earlier is not None:
+        backend.mutate(kinds.EVENTS, namespace, metadata(earlier)["name"], _count_up)
+        return
     stamp = now()
     reference: JSON = {
         "kind": involved.get("kind"),

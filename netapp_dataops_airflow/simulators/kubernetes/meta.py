@@ -67,8 +67,23 @@ def remove_finalizer(obj: JSON, name: str) -> None:
 
 
 def deep(obj: JSON) -> JSON:
-    """Copy deeply (stored objects never leak to callers)."""
-    return copy.deepcopy(obj)
+    """Copy deeply (stored objects never leak to callers).
+
+    Stored objects are JSON (dicts, lists and immutable scalars), so a plain recursive copy does
+    what ``copy.deepcopy`` does at a fraction of its cost; the controllers copy every object on
+    every pass, and a cluster with a thousand snapshots must keep up.
+    """
+    return _copy_json(obj)  # type: ignore[no-any-return]
+
+
+def _copy_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(item) for item in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return copy.deepcopy(value)  # anything else (never expected) still gets a real copy
 
 
 def dig(obj: Any, *path: str) -> Any:

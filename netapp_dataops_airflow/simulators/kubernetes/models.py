@@ -430,6 +430,18 @@ class KubernetesBackend:
                 raise already_exists(kind, metadata(body)["name"])
             return self._commit("ADDED", kind, self._prepare_new(kind, deep(body), ns, keep_status=True))
 
+    def first(self, kind: Kind, namespace: str | None, match: Callable[[JSON], bool]) -> JSON | None:
+        """Return a copy of the first object of ``kind`` (in ``namespace``) that ``match`` accepts.
+
+        Only the match is copied: controllers looking for one object among thousands (an Event to
+        count up) must not copy them all on every change.
+        """
+        with self._lock:
+            for obj in self._sorted(kind, namespace):
+                if match(obj):
+                    return deep(obj)
+            return None
+
     def objects(self, kind: Kind, namespace: str | None = None) -> list[JSON]:
         """Every object of ``kind`` (in ``namespace`` if given), sorted, as copies."""
         with self._lock:

@@ -70,26 +70,42 @@ class WatchStream:
             while (remaining := deadline - loop.time()) > 0:
                 wait = min(remaining, max(next_bookmark - loop.time(), 0.0)) if self._bookmarks else remaining
                 try:
-                    item = await asyncio.wait_for(watcher.queue.get(), wait)
+                    batch = [await asyncio.wait_for(watcher.queue.get(), wait)]
                 except asyncio.TimeoutError:
                     if self._bookmarks and loop.time() >= next_bookmark:
                         await self._bookmark(last_rv)
                         next_bookmark = loop.time() + self._backend.timing.bookmark_interval
                     continue
-                if item is None:
+                # Send everything already queued in one go: a turn of the loop can be long while
+                # the controllers work through many objects, and one event per turn would fall
+                # ever further behind the store.
+                while not watcher.queue.empty():
+                    batch.append(watcher.queue.get_nowait())
+                sent_up_to = await self._send_batch(batch)
+                if sent_up_to is None:
                     break
-                event_type, obj = item
-                if event_type == "PROGRESS":
-                    last_rv = metadata(obj)["resourceVersion"]
-                    continue
-                await self._send(event_type, obj)
-                last_rv = metadata(obj)["resourceVersion"]
+                last_rv = sent_up_to
         except ConnectionResetError:
             pass  # the client went away
         finally:
             self._backend.unwatch(watcher)
             self._backend.stats.watch_closed(self._kind, namespace)
         return self._response
+
+    async def _send_batch(self, batch: list[tuple[str, JSON] | None]) -> str | None:
+        """Send queued events; return the last resourceVersion, or None at the end marker.
+
+        PROGRESS markers (changes this watch does not select) only move the version on.
+        """
+        last_rv = None
+        for item in batch:
+            if item is None:
+                return None
+            event_type, obj = item
+            if event_type != "PROGRESS":
+                await self._send(event_type, obj)
+            last_rv = metadata(obj)["resourceVersion"]
+        return last_rv
 
     async def _bookmark(self, resource_version: str) -> None:
         await self._send(
