@@ -7,6 +7,8 @@
     nox -s fidelity     real third-party clients (kubectl, kubernetes, kubernetes_asyncio,
                         netapp-ontap, netapp-dataops-k8s, netapp-dataops-traditional)
                         against the simulators
+    nox -s bench        benchmarks (1,000 concurrent waits in one loop): docs/benchmarks.md;
+                        ``-- --quick`` for a smoke run under a minute that leaves the docs alone
 
 Arguments after ``--`` go to the tool, e.g. ``nox -s tests -- -k watch -x``.
 """
@@ -97,6 +99,13 @@ def fidelity(session: nox.Session) -> None:
     )
     env = {**airflow_env(session), "NETAPP_TOOLKIT_PYTHON": str(toolkit_python)}
     session.run("pytest", *(session.posargs or ["tests/fidelity"]), env=env)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: raw results and plots in docs/benchmarks/, tables in docs/benchmarks.md."""
+    install_project(session, "bench")
+    session.run("python", "-m", "benchmarks.run", *session.posargs, env=airflow_env(session))
 
 
 if __name__ == "__main__":
