@@ -60,6 +60,37 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "connection-type": "netapp_ontap",
                 "hook-class-name": "netapp_dataops_airflow.hooks.ontap.OntapHook",
+                "hook-name": "NetApp ONTAP",
+                # The Airflow 3 UI builds the connection form from these (the hook methods for it are
+                # deprecated since 3.2 and read only with the FAB UI).
+                "conn-fields": {
+                    "ca_certificate": {
+                        "label": "CA certificate (PEM)",
+                        "description": "The CA that signed the cluster's HTTPS certificate, pasted as PEM "
+                        "text. Empty: the system's CAs.",
+                        "schema": {"type": ["string", "null"], "format": "multiline"},
+                    },
+                    "verify_ssl": {
+                        "label": "Verify TLS certificate",
+                        "description": "Untick only for throwaway test systems.",
+                        "schema": {"type": ["boolean", "null"], "default": True},
+                    },
+                    "check_hostname": {
+                        "label": "Check the certificate's host name",
+                        "description": "Untick when the cluster's self-signed certificate lacks its address.",
+                        "schema": {"type": ["boolean", "null"], "default": True},
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "extra"],
+                    "relabeling": {"host": "Management address", "login": "ONTAP user"},
+                    "placeholders": {
+                        "host": "cluster-mgmt.example.com or 10.0.0.5[:port]",
+                        "port": "443",
+                        "login": "admin",
+                        "ca_certificate": "-----BEGIN CERTIFICATE-----",
+                    },
+                },
             }
         ],
         "task-decorators": [

@@ -50,6 +50,9 @@ RELATIONSHIP_FIELDS = (
 TRANSFER_FIELDS = "uuid,state,bytes_transferred,end_time,total_duration,error_info,snapshot"
 # uuid=a|b|c queries are kept short enough for any proxy's URL limit (50 x 37 chars).
 BATCH_SIZE = 50
+# Past this many batches, one listing of the cluster's relationships (paged by ONTAP) is cheaper, and
+# its cost no longer grows with the number of relationships waited on.
+MAX_BATCHES = 4
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _PATH = re.compile(r"^[A-Za-z0-9_.\-]+:[^\s|*!<>]*$")
 _DURATION = re.compile(
@@ -316,6 +319,9 @@ class OntapClient:
     ) -> list[Relationship]:
         """List relationships, all or filtered; ``uuids`` go out as batched ``uuid=a|b|c`` queries.
 
+        More UUIDs than :data:`MAX_BATCHES` batches hold are read with one listing of all the
+        cluster's relationships instead, filtered here.
+
         Unknown UUIDs are simply absent from the result (a query, not a lookup).
         """
         base: dict[str, str] = {"fields": fields}
@@ -329,6 +335,10 @@ class OntapClient:
         if uuids is None:
             return [Relationship.from_record(r) for r in await self._records(RELATIONSHIPS, what, base)]
         wanted = list(dict.fromkeys(check_uuid(u) for u in uuids))
+        if len(wanted) > BATCH_SIZE * MAX_BATCHES:
+            listed = await self._records(RELATIONSHIPS, what, base)
+            chosen = set(wanted)
+            return [Relationship.from_record(r) for r in listed if r.get("uuid") in chosen]
         found: list[Relationship] = []
         for start in range(0, len(wanted), BATCH_SIZE):
             batch = {**base, "uuid": "|".join(wanted[start : start + BATCH_SIZE])}

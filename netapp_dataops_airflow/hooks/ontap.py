@@ -48,47 +48,6 @@ _LEGACY_PREFIX = f"extra__{CONN_TYPE}__"
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
-# The connection form, in the declarative format Airflow reads from provider info (``conn-fields``,
-# ``ui-field-behaviour`` of the connection type). Since Airflow 3.2 the hook methods
-# get_connection_form_widgets / get_ui_field_behaviour are deprecated, and they are read only
-# with the FAB UI installed; the 3.3 UI takes the form from provider info without importing hooks.
-CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "ca_certificate": {
-        "label": "CA certificate (PEM)",
-        "description": "The CA that signed the cluster's HTTPS certificate, pasted as PEM text. "
-        "Empty: the system's CAs.",
-        "schema": {"type": ["string", "null"], "format": "multiline"},
-    },
-    "verify_ssl": {
-        "label": "Verify TLS certificate",
-        "description": "Untick only for throwaway test systems.",
-        "schema": {"type": ["boolean", "null"], "default": True},
-    },
-    "check_hostname": {
-        "label": "Check the certificate's host name",
-        "description": "Untick when the cluster's self-signed certificate lacks its address.",
-        "schema": {"type": ["boolean", "null"], "default": True},
-    },
-}
-UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["schema", "extra"],
-    "relabeling": {"host": "Management address", "login": "ONTAP user"},
-    "placeholders": {
-        "host": "cluster-mgmt.example.com or 10.0.0.5[:port]",
-        "port": "443",
-        "login": "admin",
-        "ca_certificate": "-----BEGIN CERTIFICATE-----",
-    },
-}
-# The whole entry for ``connection-types`` in get_provider_info().
-CONNECTION_TYPE: dict[str, Any] = {
-    "connection-type": CONN_TYPE,
-    "hook-class-name": "netapp_dataops_airflow.hooks.ontap.OntapHook",
-    "hook-name": HOOK_NAME,
-    "conn-fields": CONN_FIELDS,
-    "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
-}
-
 
 @dataclass(frozen=True)
 class OntapConnection:

@@ -77,6 +77,20 @@ async def test_batches_are_split_and_pages_followed(
     assert {r.uuid for r in await client.list_relationships(uuids=[r.uuid for r in rels])} == everything
 
 
+async def test_many_uuids_cost_one_listing_not_one_query_per_batch(
+    ontap: OntapSimulator, client: OntapClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rels = [ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}") for i in range(12)]
+    ontap.backend.add_relationship("src:other", "dst:other")  # listed, but not asked for
+    monkeypatch.setattr("netapp_dataops_airflow.clients.ontap.BATCH_SIZE", 2)
+    before = len(ontap.backend.requests_matching("GET", "/api/snapmirror/relationships"))
+    found = await client.list_relationships(uuids=[r.uuid for r in rels[:10]])
+    assert {r.uuid for r in found} == {r.uuid for r in rels[:10]}
+    requests = ontap.backend.requests_matching("GET", "/api/snapmirror/relationships")[before:]
+    assert len(requests) == 1
+    assert "uuid=" not in requests[0]
+
+
 async def test_transfer_lifecycle(ontap: OntapSimulator, client: OntapClient) -> None:
     rel = ontap.backend.add_relationship("src:vol", "dst:vol")
     transfer_uuid = await client.start_transfer(rel.uuid)

@@ -12,7 +12,7 @@ import pytest
 
 from netapp_dataops_airflow.exceptions import InvalidInputError
 from netapp_dataops_airflow.get_provider_info import get_provider_info
-from netapp_dataops_airflow.hooks.ontap import CONNECTION_TYPE, OntapConnection, OntapHook
+from netapp_dataops_airflow.hooks.ontap import CONN_TYPE, HOOK_NAME, OntapConnection, OntapHook
 from netapp_dataops_airflow.simulators._tls import make_certificates
 
 SECRET = "0ntap-Secret-Pa55"
@@ -159,14 +159,20 @@ def test_hook_identity() -> None:
     assert OntapHook().ontap_conn_id == "ontap_default"
 
 
+def ontap_connection_type() -> dict[str, Any]:
+    [entry] = [e for e in get_provider_info()["connection-types"] if e["connection-type"] == CONN_TYPE]
+    return dict(entry)
+
+
 def test_connection_form_follows_airflows_schema() -> None:
+    entry = ontap_connection_type()
     schema = json.loads((Path(airflow.__file__).parent / "provider.yaml.schema.json").read_text())
-    jsonschema.validate(CONNECTION_TYPE, schema["properties"]["connection-types"]["items"])
-    hidden = CONNECTION_TYPE["ui-field-behaviour"]["hidden-fields"]
+    jsonschema.validate(entry, schema["properties"]["connection-types"]["items"])
+    hidden = entry["ui-field-behaviour"]["hidden-fields"]
     assert {"host", "port"}.isdisjoint(hidden)  # both are read
-    assert set(CONNECTION_TYPE["conn-fields"]) == {"ca_certificate", "verify_ssl", "check_hostname"}
+    assert set(entry["conn-fields"]) == {"ca_certificate", "verify_ssl", "check_hostname"}
 
 
-def test_provider_info_declares_the_connection_type_as_the_hook_does() -> None:
-    [entry] = [e for e in get_provider_info()["connection-types"] if e["connection-type"] == "netapp_ontap"]
-    assert {key: CONNECTION_TYPE[key] for key in entry} == entry
+def test_provider_info_names_the_hook() -> None:
+    entry = ontap_connection_type()
+    assert (entry["hook-class-name"], entry["hook-name"]) == (f"{OntapHook.__module__}.OntapHook", HOOK_NAME)
