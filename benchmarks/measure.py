@@ -142,7 +142,7 @@ class StallSampler(threading.Thread):
             if frame is not None:
                 frames = traceback.extract_stack(frame)[-12:]
                 self.stacks.append(
-                    (now - self.origin, [f"{_short(f.filename)}:{f.lineno} {f.name}" for f in frames])
+                    (now - self.origin, [f"{short_path(f.filename)}:{f.lineno} {f.name}" for f in frames])
                 )
 
     def stop(self) -> None:
@@ -174,7 +174,7 @@ class StallSampler(threading.Thread):
         ]
 
 
-def _short(path: str) -> str:
+def short_path(path: str) -> str:
     """``.../site-packages/aiohttp/client.py`` -> ``aiohttp/client.py``; our files relative to the repo."""
     for marker in ("site-packages/", "lib/python3.11/", "lib/python3.12/", "lib/python3.13/"):
         if marker in path:

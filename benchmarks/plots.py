@@ -59,10 +59,12 @@ def loop_stalls(results: list[dict[str, Any]], path: Path, title: str) -> None:
             )
         axes.axhline(STALL_TARGET_MS, color="grey", linestyle="--", linewidth=0.8)
         axes.set_yscale("symlog", linthresh=1)
+        axes.set_ylim(bottom=0)
         axes.set_ylabel("late (ms)")
         axes.set_title(result["name"], fontsize="small", loc="left")
         axes.grid(alpha=0.3)
-    panels[0, 0].legend(fontsize="x-small", loc="upper right")
+    if results[0]["raw"].get("phases_s"):
+        panels[0, 0].legend(fontsize="x-small", loc="upper right")
     panels[-1, 0].set_xlabel("seconds since the waits were launched (dashed: 50 ms target)")
     figure.suptitle(title, fontsize="medium")
     figure.tight_layout()

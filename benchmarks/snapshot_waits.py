@@ -37,7 +37,7 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.measure import LoopWatchdog, distribution, machine, rss_bytes
+from benchmarks.measure import LoopWatchdog, distribution, machine, rss_bytes, short_path
 from benchmarks.servers import kubernetes_simulator
 
 VOLUME_SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1/namespaces/{namespace}/volumesnapshots"
@@ -282,15 +282,9 @@ def top_allocation_sites(limit: int = 8) -> list[dict[str, Any]]:
     """List the files holding the most traced memory right now (needs ``tracemalloc`` running)."""
     snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
     stats = snapshot.statistics("filename")[:limit]
-    return [{"file": shorten(stat.traceback[0].filename), "mib": round(stat.size / MiB, 2)} for stat in stats]
-
-
-def shorten(path: str) -> str:
-    """``.../site-packages/aiohttp/client.py`` -> ``aiohttp/client.py``."""
-    for marker in ("site-packages/", "lib/python3"):
-        if marker in path:
-            return path.split(marker, 1)[1]
-    return os.path.relpath(path)
+    return [
+        {"file": short_path(stat.traceback[0].filename), "mib": round(stat.size / MiB, 2)} for stat in stats
+    ]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import re
@@ -62,13 +63,14 @@ async def start_transfers(
     for index in range(waits):
         body = {"source_path": f"src:vol{index}", "destination_path": f"dst:vol{index}"}
         relationships.append((await control(http, "POST", "/_simulator/relationships", body))["uuid"])
-    auth = aiohttp.BasicAuth("admin", PASSWORD)
+    token = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+    auth = {"Authorization": f"Basic {token}"}
     gate = asyncio.Semaphore(16)
 
     async def start(uuid: str) -> tuple[str, str, float, float]:
         async with gate:
             sent = time.time()
-            async with http.post(f"{RELATIONSHIPS}/{uuid}/transfers", json={}, auth=auth) as response:
+            async with http.post(f"{RELATIONSHIPS}/{uuid}/transfers", json={}, headers=auth) as response:
                 response.raise_for_status()
                 transfer = response.headers["Location"].rsplit("/", 1)[-1]
             received = time.time()
