@@ -13,6 +13,8 @@ connection API and files are read in a thread, so the triggerer's event loop nev
 from __future__ import annotations
 
 import asyncio
+import copy
+import functools
 import json
 import os
 from collections.abc import Mapping
@@ -28,6 +30,8 @@ from netapp_dataops_airflow.clients.kubernetes import ClusterConfig
 from netapp_dataops_airflow.exceptions import InvalidInputError
 
 _LEGACY_PREFIX = "extra__kubernetes__"
+# libyaml's loader when PyYAML was built with it: several times faster than the pure-Python one.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,8 @@ def _flag(value: Any) -> bool:
 
 def _read_kubeconfig(conn_id: str, path: Path) -> Mapping[str, Any]:
     try:
-        loaded = yaml.safe_load(path.read_text())
+        # A copy: kubernetes_asyncio may write refreshed tokens into the dict it is given.
+        loaded = copy.deepcopy(_parse_kubeconfig(str(path), path.stat().st_mtime_ns))
     except OSError as exc:
         raise InvalidInputError(
             f"connection {conn_id!r}: cannot read the kubeconfig {str(path)!r} ({exc.strerror}); "
@@ -126,6 +131,16 @@ def _read_kubeconfig(conn_id: str, path: Path) -> Mapping[str, Any]:
     if not isinstance(loaded, Mapping) or not loaded.get("clusters"):
         raise InvalidInputError(f"connection {conn_id!r}: the kubeconfig {str(path)!r} defines no clusters")
     return loaded
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_kubeconfig(path: str, mtime_ns: int) -> Any:
+    """Parse a kubeconfig file once per version of it.
+
+    A triggerer starting a thousand waits would otherwise parse the same file a thousand times (about
+    half a millisecond each with the pure-Python loader), in threads that compete with its loop.
+    """
+    return yaml.load(Path(path).read_text(), Loader=_SafeLoader)
 
 
 class K8sHook(BaseHook):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,18 @@ def test_cluster_key_hides_credentials_and_tells_clusters_apart() -> None:
     assert "s3cret" not in one.key
     assert "s3cret" not in repr(one)
     assert "s3cret" not in repr(KubernetesConnection.from_extras("a", {"kube_config": KUBECONFIG}))
+
+
+def test_a_kubeconfig_file_is_read_again_once_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(KUBECONFIG))
+    settings = KubernetesConnection.from_extras("k8s", {"kube_config_path": str(path)})
+    first = settings.cluster_config().kubeconfig
+    assert first is not None
+    assert first["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"
+    moved = {**KUBECONFIG, "clusters": [{"name": "sim", "cluster": {"server": "https://10.0.0.9:6443"}}]}
+    path.write_text(yaml.safe_dump(moved))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    second = settings.cluster_config().kubeconfig
+    assert second is not None
+    assert second["clusters"][0]["cluster"]["server"] == "https://10.0.0.9:6443"
