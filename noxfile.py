@@ -57,7 +57,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff and the import-layer contracts (clients never import airflow, and so on)."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    paths = session.posargs or ["netapp_dataops_airflow", "tests", "noxfile.py"]
+    paths = session.posargs or ["netapp_dataops_airflow", "tests", "benchmarks", "noxfile.py"]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
     # import-linter only needs to find the source, not to import its dependencies.
