@@ -89,6 +89,10 @@ async def abort_transfer(client: OntapClient, relationship_uuid: str, transfer_u
     return f"Aborted SnapMirror transfer {transfer_uuid} of relationship {relationship_uuid}"
 
 
+# Bytes-only progress lines per wait at most this often (state changes are logged at once).
+PROGRESS_EVERY = 60.0
+
+
 class SnapMirrorTransferTrigger(NetAppTrigger):
     """Wait for a SnapMirror transfer to succeed, fail or be aborted.
 
@@ -192,11 +196,18 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
         return None
 
     def _log_progress(self, relationship: Relationship, transfer: Transfer) -> None:
-        """Log state and bytes when they changed (ONTAP reports no total, so no percentage)."""
+        """Log a state change at once, and growing bytes at most every ``PROGRESS_EVERY`` seconds.
+
+        ONTAP reports no total, so no percentage. The cap matters at scale: a thousand waits logging
+        every poll cost the triggerer's loop about 150 ms per poll interval.
+        """
         observed = (transfer.state, transfer.bytes_transferred)
         if observed == self._logged:
             return
         now, before = time.monotonic(), self._logged[1] if self._logged is not None else None
+        same_state = self._logged is not None and self._logged[0] == transfer.state
+        if same_state and now - self._logged_at < PROGRESS_EVERY:
+            return
         rate = ""
         if before is not None and transfer.bytes_transferred is not None and now > self._logged_at:
             per_second = (transfer.bytes_transferred - before) / (now - self._logged_at)

@@ -39,7 +39,11 @@ def trigger_for(ids: tuple[str, str], **options: object) -> SnapMirrorTransferTr
     return SnapMirrorTransferTrigger(CONN_ID, ids[0], ids[1], poll_interval=POLL, **options)  # type: ignore[arg-type]
 
 
-async def test_success_reports_progress_and_the_result(ontap: OntapSimulator, task_log: list[Any]) -> None:
+async def test_success_reports_progress_and_the_result(
+    ontap: OntapSimulator, task_log: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The simulator's clock jumps half an hour per advance; real seconds barely pass.
+    monkeypatch.setattr("netapp_dataops_airflow.triggers.snapmirror.PROGRESS_EVERY", 0.0)
     ids = start(ontap)
     waiting = asyncio.create_task(only_event(trigger_for(ids)))
     await until(lambda: len(polls(ontap)) >= 1)
@@ -61,6 +65,22 @@ async def test_success_reports_progress_and_the_result(ontap: OntapSimulator, ta
     assert (result["relationship_uuid"], result["transfer_uuid"]) == ids
     assert "1.0 GiB in 3600 s" in event["message"]
     json.dumps(event)  # plain JSON, as Airflow stores it
+
+
+async def test_bytes_only_progress_is_logged_at_most_once_a_minute(
+    ontap: OntapSimulator, task_log: list[Any]
+) -> None:
+    ids = start(ontap)
+    waiting = asyncio.create_task(only_event(trigger_for(ids)))
+    await until(lambda: "transferring" in logged(task_log))
+    for _ in range(3):  # three polls that each see more bytes, within a few real seconds
+        ontap.backend.advance(600)
+        seen = len(polls(ontap))
+        await until(lambda seen=seen: len(polls(ontap)) > seen)
+    ontap.backend.advance(3600)
+    event = await waiting
+    assert event["status"] == "success"
+    assert len(re.findall(r"transferring, ", logged(task_log))) == 1
 
 
 async def test_failed_transfer_yields_ontaps_message(ontap: OntapSimulator) -> None:
