@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import resource
@@ -12,6 +13,7 @@ import time
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 #: How often the watchdog wakes, like Airflow triggerer's ``block_watchdog`` but finer.
@@ -201,3 +203,13 @@ def machine() -> dict[str, Any]:
         "os": platform.platform(),
         "python": platform.python_version(),
     }
+
+
+def write_result(result: dict[str, Any], out: Path | None) -> None:
+    """Stamp ``result`` with the machine it ran on, then write it as JSON to ``out`` (or print it)."""
+    result["machine"] = machine()
+    text = json.dumps(result, indent=1)
+    if out:
+        out.write_text(text)
+    else:
+        print(text)

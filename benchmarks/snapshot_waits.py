@@ -37,7 +37,7 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.measure import LoopWatchdog, distribution, machine, rss_bytes, short_path
+from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, short_path, write_result
 from benchmarks.servers import kubernetes_simulator
 
 VOLUME_SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1/namespaces/{namespace}/volumesnapshots"
@@ -336,12 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             flipper.kill()
     finally:
         simulator.stop()
-    result["machine"] = machine()
-    text = json.dumps(result, indent=1)
-    if args.out:
-        args.out.write_text(text)
-    else:
-        print(text)
+    write_result(result, args.out)
     return 0
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.measure import LoopWatchdog, distribution, machine, rss_bytes
+from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, write_result
 from benchmarks.servers import ontap_simulator
 
 PASSWORD = "bench-password-0123"  # a throwaway simulator's, printed by it anyway
@@ -193,12 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(measure(simulator.url, ca_pem, args))
     finally:
         simulator.stop()
-    result["machine"] = machine()
-    text = json.dumps(result, indent=1)
-    if args.out:
-        args.out.write_text(text)
-    else:
-        print(text)
+    write_result(result, args.out)
     return 0
 
 
