@@ -130,6 +130,11 @@ class KubernetesObjectOperator(NetAppOperator):
     def execute(self, context: Context) -> Any:
         """Validate, create or adopt the object, remember it, then return or defer."""
         self.validate()
+        grace = self.failure_grace_period
+        if isinstance(grace, bool) or not isinstance(grace, (int, float)) or grace < 0:
+            raise InvalidInputError(
+                f"failure_grace_period must be a number of seconds (0 or more), got {grace!r}"
+            )
         labels = {**check_labels(self.labels), **MANAGED_BY}
         settings = K8sHook(self.kubernetes_conn_id).get_connection_settings()
         namespace = check_namespace(self.namespace or settings.namespace or "default")

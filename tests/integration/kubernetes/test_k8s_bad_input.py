@@ -117,6 +117,11 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
         lambda: clone_task(lambda: ["data"], task_id="t")(),
         "must return a string (source_pvc) or a dict",
     ),
+    (
+        "bad-grace-period",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", failure_grace_period="soon"),
+        "failure_grace_period must be a number of seconds",
+    ),
 ]
 
 
