@@ -10,8 +10,8 @@
 - **The deadline is absolute** (a POSIX timestamp) and travels in the kwargs: a restarted trigger
   keeps the original deadline instead of starting a new wait. Operators defer with ``timeout=None``
   because Airflow's defer timeout cancels a trigger without ``on_kill``, leaking the operation.
-- **Refused credentials are read again once**: a 401 or 403 from :meth:`NetAppTrigger.wait` runs it
-  once more (it reads its connection afresh), so a rotated password does not fail the task.
+- **A refused connection is read again, once**: a 401 or 403 from :meth:`NetAppTrigger.wait` runs
+  it once more (it reads its connection afresh), so a rotated password does not fail the task.
 - **on_kill cancels only when the task was marked failed.** Airflow 3.3 also calls ``on_kill`` for
   "mark success" and "clear", when it moves a trigger to another triggerer, and after the trigger
   fired elsewhere; none of these asks to undo the operation.
@@ -216,7 +216,7 @@ class NetAppTrigger(BaseTrigger):
         if keep is not None:
             self.log.info("Not cancelling %s: %s", self.describe(), keep)
             return
-        self.log.info("The task was marked failed while it waited; cancelling %s", self.describe())
+        self.log.info("The task is marked failed; cancelling %s", self.describe())
         await self.cancel()
 
     async def _reason_to_keep(self, ti: Any) -> str | None:
