@@ -251,12 +251,19 @@ class KubernetesClient:
         )
 
     async def delete(
-        self, resource: Resource, name: str, namespace: str | None = None, *, uid: str | None = None
+        self,
+        resource: Resource,
+        name: str,
+        namespace: str | None = None,
+        *,
+        uid: str | None = None,
+        resource_version: str | None = None,
     ) -> JSON:
-        """Delete an object; with ``uid``, only that incarnation of the name (a 409 otherwise)."""
+        """Delete an object; a 409 unless it is still the incarnation ``uid`` at ``resource_version``."""
         body: JSON = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
-        if uid is not None:
-            body["preconditions"] = {"uid": uid}
+        preconditions = {"uid": uid, "resourceVersion": resource_version}
+        if any(value is not None for value in preconditions.values()):
+            body["preconditions"] = {key: value for key, value in preconditions.items() if value is not None}
         return await self._call(
             "DELETE", resource.path(namespace, name), f"deleting {resource.kind} {name!r}", body=body
         )

@@ -3,7 +3,9 @@
 A subclass's ``execute`` validates its input, builds its trigger (:meth:`NetAppOperator.check_trigger`
 before anything changes remotely), starts or adopts the operation, and then either returns the
 result (already done) or calls :meth:`NetAppOperator.defer_to`. :meth:`execute_complete` turns the
-trigger's one event into the task's XCom or into an exception naming what went wrong.
+trigger's one event into the task's XCom or into an exception naming what went wrong; at the
+deadline, :meth:`NetAppOperator.on_deadline` cancels what the task started, unless it finished in
+the meantime. docs/semantics.md describes this for users.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class NetAppOperator(BaseOperator):
         fails with a timeout; ``None`` waits as long as it takes. It is enforced by the trigger, because
         Airflow does not enforce ``execution_timeout`` while a task is deferred.
     :param cancel_on_kill: cancel the operation (delete what this task created, abort the transfer)
-        when the task is marked failed or cleared while it waits.
+        when the task is marked failed while it waits, or when the deadline passes; a finished
+        result (a ready snapshot, a succeeded transfer) is never destroyed.
     """
 
     ui_color = "#0067c5"  # NetApp blue
@@ -82,11 +85,31 @@ class NetAppOperator(BaseOperator):
             self.log.info("%s", message)
             return event.get("result")
         if status == "timeout":
-            self.on_deadline(context, event)
-            raise DeadlineExceededError(message)
+            return self._after_deadline(context, event, message)
         if status == "failed":
             raise OperationFailedError(message)
         raise NetAppDataOpsError(message)
 
-    def on_deadline(self, context: Context, event: Mapping[str, Any]) -> None:
-        """Cancel the operation if possible: the deadline passed before it ended."""
+    def _after_deadline(self, context: Context, event: Mapping[str, Any], message: str) -> Any:
+        """Clean up after the deadline; the operation may have finished since, which is a success."""
+        try:
+            result = self.on_deadline(context, event)
+        except DeadlineExceededError:
+            raise
+        except NetAppDataOpsError as exc:
+            raise DeadlineExceededError(
+                f"{message}; cancelling it was not confirmed, so it may still be running ({exc})"
+            ) from exc
+        if result is None:
+            raise DeadlineExceededError(message)
+        self.log.info("%s; it finished before it could be cancelled: keeping its result", message)
+        return result
+
+    def on_deadline(self, context: Context, event: Mapping[str, Any]) -> Any:
+        """Cancel the operation the deadline cut short, unless it finished in the meantime.
+
+        Return the result if it finished successfully (the task then succeeds with it), else
+        ``None`` (the task fails with :class:`DeadlineExceededError`). Let an error escape when the
+        cancel could not be sent: the task then fails saying the cancel was not confirmed.
+        """
+        return None

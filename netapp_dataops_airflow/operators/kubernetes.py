@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,6 +46,7 @@ from netapp_dataops_airflow.triggers.kubernetes import (
     KubernetesObjectTrigger,
     PersistentVolumeClaimBoundTrigger,
     VolumeSnapshotReadyTrigger,
+    delete_unless_ready,
 )
 
 TASK_ANNOTATION = "dataops.netapp.io/airflow-task"
@@ -205,23 +206,54 @@ class KubernetesObjectOperator(NetAppOperator):
         )
         return existing
 
-    def on_deadline(self, context: Context, event: Any) -> None:
-        """Delete the object if this task created it: a retry then starts afresh."""
-        stored = context["task_state_store"].get(STATE_KEY)
-        if not self.cancel_on_kill or not isinstance(stored, dict) or not stored.get("created_by_task"):
-            return
-        settings = K8sHook(self.kubernetes_conn_id).get_connection_settings()
-        asyncio.run(self._delete(settings.cluster_config(), stored))
+    def on_deadline(self, context: Context, event: Mapping[str, Any]) -> Any:
+        """Delete the object if this task created it, unless it is ready by now: then it is the result.
 
-    async def _delete(self, cluster: ClusterConfig, stored: dict[str, Any]) -> None:
+        A retry after the deletion starts afresh.
+        """
+        stored = context["task_state_store"].get(STATE_KEY)
+        stored = stored if isinstance(stored, dict) else {}
+        name = event.get("name") or stored.get("name")
+        namespace = event.get("namespace") or stored.get("namespace")
+        uid = event.get("uid") or stored.get("uid")
+        if not name or not namespace:
+            return None
+        ours = bool(stored.get("created_by_task")) and stored.get("uid") == uid
+        settings = K8sHook(self.kubernetes_conn_id).get_connection_settings()
+        cleanup = self._settle(
+            settings.cluster_config(),
+            str(name),
+            str(namespace),
+            str(uid) if uid else None,
+            delete=self.cancel_on_kill and ours,
+        )
+        return asyncio.run(cleanup)
+
+    async def _settle(
+        self, cluster: ClusterConfig, name: str, namespace: str, uid: str | None, *, delete: bool
+    ) -> dict[str, Any] | None:
+        """Delete the object (if ``delete``) unless it is ready; return the result of a ready one."""
+        described = f"{self.resource.kind} {namespace}/{name}"
+        ready = self.trigger_class.ready
+        what: str
         client = await KubernetesClient.connect(cluster)
         try:
-            await client.delete(self.resource, stored["name"], stored["namespace"], uid=stored["uid"])
-            self.log.info(
-                "Deleted %s %s/%s after the deadline", self.resource.kind, stored["namespace"], stored["name"]
-            )
-        except ApiError as exc:
-            self.log.warning("Could not delete %s %s: %s", self.resource.kind, stored["name"], exc)
+            if delete:
+                what, obj = await delete_unless_ready(client, self.resource, name, namespace, uid, ready)
+            else:
+                obj = await sources.get_or_none(client, self.resource, name, namespace)
+                same = obj is not None and uid in (None, dig(obj, "metadata", "uid"))
+                what = "ready" if same and obj is not None and ready(obj) else "left"
+            if what == "ready" and obj is not None:
+                self.log.info("%s became ready after the deadline: it is the result", described)
+                return await self.finished(client, obj)
+            if what == "deleted":
+                self.log.info("Deleted %s after the deadline", described)
+            elif what == "gone":
+                self.log.info("%s is already gone or replaced; nothing to delete", described)
+            else:
+                self.log.info("Leaving %s: this task did not create it, or cancel_on_kill=False", described)
+            return None
         finally:
             await client.close()
 

@@ -12,14 +12,16 @@ Starting follows the library's deferral contract:
 3. The transfer UUID goes to ``task_state_store`` at once, with the try number and whether it was
    adopted. A later try that finds it still running reattaches instead of starting another; one
    that finds the try which started it never reported back (a lost worker) and the transfer
-   succeeded takes that result. Once a try has reported an outcome, the next try (a retry after a
-   failure, or a user's clear and re-run) starts a new transfer: ``task_state_store`` survives a
-   clear, and a clear must not turn into "already done".
+   succeeded takes that result. Once a try has reported the transfer's end (success, failure,
+   abort), the next try (a retry, or a user's clear and re-run) starts a new transfer:
+   ``task_state_store`` survives a clear, and a clear must not turn into "already done". An
+   ``error`` event reports nothing: the next try reattaches to the transfer.
 4. A transfer already over is returned without deferring; otherwise the task defers to
    :class:`~netapp_dataops_airflow.triggers.snapmirror.SnapMirrorTransferTrigger`.
 
-A transfer this task started is aborted when the deadline passes or the task is killed while it
-waits (``cancel_on_kill``); an adopted one belongs to someone else and is left alone.
+A transfer this task started is aborted when the deadline passes or the task is marked failed
+while it waits (``cancel_on_kill``), unless it has ended: one that succeeded just after the
+deadline is the task's result. An adopted one belongs to someone else and is left alone.
 """
 
 from __future__ import annotations
@@ -377,34 +379,59 @@ class SnapMirrorUpdateOperator(NetAppOperator):
         return {**transfer_result(relationship, transfer, started.transfer_uuid), "adopted": started.adopted}
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
-        """Return the transfer's result (with ``adopted``) or raise; either way this try has reported."""
+        """Return the transfer's result (with ``adopted``) or raise.
+
+        Only an ended transfer counts as reported (success, failed, aborted, or ended by the time
+        the deadline's abort came): the next try then starts a new one. After an ``error`` event
+        (say a 401 while polling), or a timeout that left the transfer running, the next try
+        reattaches to the same transfer, as its owner if this task started it.
+        """
         transfer_uuid = event.get("transfer_uuid") if isinstance(event, Mapping) else None
         stored = self._stored(context)
         try:
             result = super().execute_complete(context, event)
-        finally:
+        except OperationFailedError:
             self._mark_completed(context, transfer_uuid)
+            raise
+        self._mark_completed(context, transfer_uuid)
         adopted = stored is not None and stored.transfer_uuid == transfer_uuid and stored.adopted
         return {**(result or {}), "adopted": adopted}
 
-    def on_deadline(self, context: Context, event: Mapping[str, Any]) -> None:
-        """Abort the transfer this task started; an adopted one is someone else's."""
-        stored = self._stored(context)
+    def on_deadline(self, context: Context, event: Mapping[str, Any]) -> Any:
+        """Abort the transfer this task started, then read it: a success by then is the result.
+
+        ONTAP refuses to abort an ended transfer, so aborting first and reading after cannot lose
+        a success. An adopted transfer (someone else's) is only read, never aborted.
+        """
         relationship_uuid, transfer_uuid = event.get("relationship_uuid"), event.get("transfer_uuid")
-        if not self.cancel_on_kill or not relationship_uuid or not transfer_uuid:
-            return
-        if stored is not None and stored.transfer_uuid == transfer_uuid and stored.adopted:
-            self.log.info("Not aborting the adopted transfer %s", transfer_uuid)
-            return
+        if not relationship_uuid or not transfer_uuid:
+            return None
+        stored = self._stored(context)
+        adopted = stored is not None and stored.transfer_uuid == transfer_uuid and stored.adopted
+        abort = self.cancel_on_kill and not adopted
+
+        async def settle(client: OntapClient) -> tuple[str | None, Relationship, Transfer | None]:
+            note = await abort_transfer(client, relationship_uuid, transfer_uuid) if abort else None
+            relationship = await client.get_relationship(relationship_uuid)
+            try:
+                return note, relationship, await client.get_transfer(relationship_uuid, transfer_uuid)
+            except OntapError as exc:
+                if exc.status != 404:  # ONTAP before 9.10 forgets ended transfers
+                    raise
+                return note, relationship, None
+
         settings = OntapHook(self.ontap_conn_id).get_connection_settings()
-        try:
-            message = settings.run(lambda client: abort_transfer(client, relationship_uuid, transfer_uuid))
-        except OntapError as exc:
-            self.log.warning(
-                "Could not abort SnapMirror transfer %s after the deadline: %s", transfer_uuid, exc
-            )
-            return
-        self.log.info("%s after the deadline", message)
+        note, relationship, transfer = settings.run(settle)
+        if note is not None:
+            self.log.info("%s after the deadline", note)
+        elif not abort:
+            self.log.info("Not aborting transfer %s: it was adopted, or cancel_on_kill=False", transfer_uuid)
+        if transfer is None or transfer.terminal:
+            self._mark_completed(context, transfer_uuid)
+        if transfer is None or transfer.state != "success":
+            return None
+        self.log.info("SnapMirror transfer %s succeeded just after the deadline", transfer_uuid)
+        return {**transfer_result(relationship, transfer, transfer_uuid), "adopted": adopted}
 
     def _stored(self, context: Context) -> StoredTransfer | None:
         store = context.get("task_state_store")

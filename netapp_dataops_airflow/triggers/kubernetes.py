@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from netapp_dataops_airflow.clients.kubernetes import (
     EVENTS,
@@ -37,6 +37,52 @@ from netapp_dataops_airflow.triggers.base import Event, NetAppTrigger
 
 #: A check's answer "nothing final yet, but look again now": timers depend on what it just saw.
 _LOOK_AGAIN: Event = {}
+# How often a delete may find the object changed since it was read before giving up.
+_DELETE_ATTEMPTS = 5
+
+
+async def delete_unless_ready(
+    client: KubernetesClient,
+    resource: Resource,
+    name: str,
+    namespace: str,
+    uid: str | None,
+    ready: Callable[[JSON], bool],
+) -> tuple[Literal["deleted", "gone", "ready"], JSON | None]:
+    """Delete the object (incarnation ``uid``) unless it is ready: a finished result is never deleted.
+
+    The delete carries the resourceVersion that was just read, so an object that became ready in
+    between is not deleted (409: read it again). Returns what happened and, when ``"ready"``, the
+    object. ``"gone"`` covers an object already deleted or replaced by another of the same name.
+    """
+    for _ in range(_DELETE_ATTEMPTS):
+        try:
+            obj = await client.get(resource, name, namespace)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            return "gone", None
+        meta = obj.get("metadata") or {}
+        if (uid and meta.get("uid") != uid) or meta.get("deletionTimestamp"):
+            return "gone", None
+        if ready(obj):
+            return "ready", obj
+        try:
+            await client.delete(
+                resource, name, namespace, uid=uid, resource_version=meta.get("resourceVersion")
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                return "gone", None
+            if exc.status != 409:
+                raise
+            continue  # changed since it was read (perhaps ready now): look again
+        return "deleted", None
+    raise ApiError(
+        f"could not delete {resource.kind} {namespace}/{name}: it changed under every one of "
+        f"{_DELETE_ATTEMPTS} attempts",
+        status=409,
+    )
 
 
 class KubernetesObjectTrigger(NetAppTrigger):
@@ -48,8 +94,8 @@ class KubernetesObjectTrigger(NetAppTrigger):
     :param kubernetes_conn_id: an Airflow ``kubernetes`` connection (the cncf provider's format).
     :param failure_grace_period: seconds a controller's error must persist before the wait fails.
     :param deadline: POSIX timestamp after which the wait ends with ``timeout``.
-    :param cancel_on_kill: delete the object if the task is killed while it waits (operators pass
-        ``False`` for objects they adopted rather than created).
+    :param cancel_on_kill: delete the object, unless it is ready by then, if the task is marked
+        failed while it waits (operators pass ``False`` for objects they adopted rather than created).
     """
 
     resource: ClassVar[Resource]
@@ -81,6 +127,15 @@ class KubernetesObjectTrigger(NetAppTrigger):
     def describe(self) -> str:
         """Kind and namespaced name, e.g. ``VolumeSnapshot ml/daily``."""
         return f"{self.resource.kind} {self.namespace}/{self.name}"
+
+    def connection_id(self) -> str:
+        """Return the ``kubernetes`` connection, named in error messages."""
+        return self.kubernetes_conn_id
+
+    @staticmethod
+    def ready(obj: JSON) -> bool:
+        """Tell whether the object is finished (a result to keep, never to delete)."""
+        raise NotImplementedError
 
     async def cluster(self) -> ClusterConfig:
         """Resolve the connection with Airflow's async API (secrets never pass through kwargs)."""
@@ -158,16 +213,17 @@ class KubernetesObjectTrigger(NetAppTrigger):
         return self.failure(f"{self.describe()} was deleted while waiting for it")
 
     async def cancel(self) -> None:
-        """Delete the object, only the incarnation with our uid."""
+        """Delete the object (only the incarnation with our uid) unless it is ready by now."""
         client = await shared_client(await self.cluster())
-        try:
-            await client.delete(self.resource, self.name, self.namespace, uid=self.uid)
-        except ApiError as exc:
-            if exc.status not in (404, 409):
-                raise
+        what, _ = await delete_unless_ready(
+            client, self.resource, self.name, self.namespace, self.uid, self.ready
+        )
+        if what == "ready":
+            self.log.info("%s is ready: keeping it, a finished result is never deleted", self.describe())
+        elif what == "gone":
             self.log.info("%s is already gone or replaced; nothing to delete", self.describe())
-            return
-        self.log.info("Deleted %s", self.describe())
+        else:
+            self.log.info("Deleted %s", self.describe())
 
 
 class VolumeSnapshotReadyTrigger(KubernetesObjectTrigger):
@@ -178,6 +234,11 @@ class VolumeSnapshotReadyTrigger(KubernetesObjectTrigger):
     """
 
     resource = VOLUME_SNAPSHOTS
+
+    @staticmethod
+    def ready(obj: JSON) -> bool:
+        """Tell whether the snapshot is finished: ``readyToUse``."""
+        return dig(obj, "status", "readyToUse") is True
 
     async def watch(self, informer: Informer, client: KubernetesClient) -> Event:
         """Wait for readiness, then read the snapshot's content for its handle."""
@@ -225,6 +286,11 @@ class PersistentVolumeClaimBoundTrigger(KubernetesObjectTrigger):
     """
 
     resource = PERSISTENT_VOLUME_CLAIMS
+
+    @staticmethod
+    def ready(obj: JSON) -> bool:
+        """Tell whether the claim is finished: ``Bound``."""
+        return bool(dig(obj, "status", "phase") == "Bound")
 
     async def watch(self, informer: Informer, client: KubernetesClient) -> Event:
         """Fail fast on WaitForFirstConsumer, else wait for Bound, reading Events when it is slow."""

@@ -107,7 +107,8 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
     :param transfer_uuid: the transfer to follow.
     :param poll_interval: seconds between polls; waits on one cluster share the shortest.
     :param deadline: POSIX timestamp after which the trigger yields ``timeout``; ``None``: no limit.
-    :param cancel_on_kill: abort the transfer when the user kills the task while it waits.
+    :param cancel_on_kill: abort the transfer when the user marks the task failed while it waits
+        (an ended transfer is left as it is: ONTAP refuses to abort it).
     """
 
     def __init__(
@@ -136,14 +137,12 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
         """Name the transfer for log lines and messages."""
         return f"SnapMirror transfer {self.transfer_uuid} of relationship {self.relationship_uuid}"
 
+    def connection_id(self) -> str:
+        """Return the ``netapp_ontap`` connection, named in error messages."""
+        return self.ontap_conn_id
+
     async def wait(self) -> Event:
         """Follow the transfer through the cluster's shared poll until it ends."""
-        try:
-            return await self._follow()
-        except ApiError as exc:  # say which connection, so the user knows what to fix
-            raise NetAppDataOpsError(f"connection {self.ontap_conn_id!r}: {exc}") from None
-
-    async def _follow(self) -> Event:
         settings = await OntapHook(self.ontap_conn_id).aget_connection_settings()
         seen_active = False
         missing = 0
@@ -232,7 +231,7 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
         return self.failure(f"{target} {verb}: {failure_reason(relationship, transfer)}", result)
 
     async def cancel(self) -> None:
-        """Abort the transfer (the user killed the task while it waited)."""
+        """Abort the transfer (the task was marked failed); ONTAP refuses it once the transfer ended."""
         settings = await OntapHook(self.ontap_conn_id).aget_connection_settings()
         async with settings.session_client() as client:
             message = await abort_transfer(client, self.relationship_uuid, self.transfer_uuid)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
-from types import SimpleNamespace
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+# Re-exported: the operator tests import them from here.
+from airflow_side import MemoryStateStore as MemoryStateStore
+from airflow_side import task_context as task_context
 
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
 from netapp_dataops_airflow.triggers.base import NetAppTrigger
@@ -54,25 +57,6 @@ def polls(simulator: OntapSimulator) -> list[str]:
     return simulator.backend.requests_matching("GET", RELATIONSHIPS + "?")
 
 
-def logged(entries: list[dict[str, Any]]) -> str:
+def logged(entries: Sequence[Mapping[str, Any]]) -> str:
     """The text of captured log entries, one per line."""
     return "\n".join(str(entry.get("event")) for entry in entries)
-
-
-class MemoryStateStore:
-    """Airflow's ``task_state_store`` (get/set of JSON values), kept in a dict for operator tests."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return json.loads(json.dumps(self.values[key])) if key in self.values else default
-
-    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
-        self.values[key] = json.loads(json.dumps(value))  # what Airflow stores is JSON
-
-
-def task_context(store: MemoryStateStore, try_number: int = 1) -> dict[str, Any]:
-    """The parts of an Airflow task context the SnapMirror operator reads."""
-    ti = SimpleNamespace(dag_id="dag", task_id="update", run_id="run", map_index=-1, try_number=try_number)
-    return {"ti": ti, "task_state_store": store}

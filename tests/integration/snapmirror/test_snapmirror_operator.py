@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -27,12 +29,14 @@ from netapp_dataops_airflow.exceptions import (
     ApiError,
     DeadlineExceededError,
     InvalidInputError,
+    NetAppDataOpsError,
     OntapError,
     OperationFailedError,
 )
 from netapp_dataops_airflow.hooks.ontap import OntapHook
 from netapp_dataops_airflow.operators.snapmirror import STATE_KEY, SnapMirrorUpdateOperator
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
+from netapp_dataops_airflow.triggers import base as trigger_base
 from netapp_dataops_airflow.triggers.snapmirror import SnapMirrorTransferTrigger
 
 RESULT_KEYS = {
@@ -270,18 +274,26 @@ def test_the_deadline_aborts_only_this_tasks_transfer(
     assert state == ("aborted" if aborted else "transferring")
 
 
-def test_abort_after_the_deadline_of_a_transfer_that_just_ended_is_quiet(
+def test_a_transfer_that_succeeded_just_after_the_deadline_is_the_result(
     ontap_threaded: OntapSimulator,
 ) -> None:
-    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
-    context = task_context(MemoryStateStore())
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol", size_bytes=4096)
+    store = MemoryStateStore()
+    context = task_context(store)
     op = operator("dst:vol", deadline=0.3)
     trigger = deferred(op, context)
     event = asyncio.run(only_event(trigger))
+    assert event["status"] == "timeout"
     ontap_threaded.backend.advance(3600)  # it ended between the timeout and the abort
-    with pytest.raises(DeadlineExceededError):
-        op.execute_complete(context, event=event)  # type: ignore[arg-type]
+    result = op.execute_complete(context, event=event)  # type: ignore[arg-type]
+    assert (result["state"], result["transfer_uuid"], result["adopted"]) == (
+        "success",
+        trigger.transfer_uuid,
+        False,
+    )
+    assert result["bytes_transferred"] == 4096
     assert ontap_threaded.backend.get_transfer(rel.uuid, trigger.transfer_uuid).state == "success"
+    assert store.values[STATE_KEY]["completed"] is True  # reported: a clear starts a new transfer
 
 
 @pytest.mark.parametrize(
@@ -373,3 +385,70 @@ def test_hook_test_connection(ontap_threaded: OntapSimulator, monkeypatch: pytes
     assert not ok
     assert "HTTP 401" in message
     assert "nope-nope-nope" not in message
+
+
+def test_a_clock_stepped_back_during_the_wait_still_aborts_at_the_deadline(
+    ontap_threaded: OntapSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    context = task_context(MemoryStateStore())
+    op = operator("dst:vol", deadline=0.3)
+    trigger = deferred(op, context)
+    readings = iter([time.time()])  # the wall clock steps back an hour once the wait has begun
+    monkeypatch.setattr(
+        trigger_base, "time", SimpleNamespace(time=lambda: next(readings, time.time() - 3600))
+    )
+    with pytest.raises(DeadlineExceededError, match="did not finish by its deadline"):
+        resumed(op, context, trigger)
+    assert ontap_threaded.backend.get_transfer(rel.uuid, trigger.transfer_uuid).state == "aborted"
+
+
+def test_an_abort_that_cannot_be_sent_fails_the_task_saying_so(ontap_threaded: OntapSimulator) -> None:
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    store = MemoryStateStore()
+    context = task_context(store)
+    op = operator("dst:vol", deadline=0.3)
+    trigger = deferred(op, context)
+    event = asyncio.run(only_event(trigger))
+    ontap_threaded.backend.inject_fault("drop", times=-1)  # the cluster is unreachable from now on
+    with pytest.raises(DeadlineExceededError, match="cancelling it was not confirmed") as failed:
+        op.execute_complete(context, event=event)  # type: ignore[arg-type]
+    assert "did not finish by its deadline" in str(failed.value)
+    assert "may still be running" in str(failed.value)
+    ontap_threaded.backend.faults.clear()
+    assert ontap_threaded.backend.get_transfer(rel.uuid, trigger.transfer_uuid).active
+    assert store.values[STATE_KEY]["completed"] is False  # the next try reattaches to it
+
+
+def test_a_retry_after_an_error_event_reattaches_as_the_transfers_owner(
+    ontap_threaded: OntapSimulator,
+) -> None:
+    """One lasting 401 while polling must not cost a second transfer, nor the task's ownership."""
+    rel = ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    store = MemoryStateStore()
+    op = operator("dst:vol")
+    first = deferred(op, task_context(store))
+    ontap_threaded.backend.inject_fault(
+        "error", status=401, code="6", message="User is not authorized.", method="GET", times=-1
+    )
+    event = asyncio.run(only_event(first))
+    assert event["status"] == "error"
+    with pytest.raises(NetAppDataOpsError, match="HTTP 401"):
+        op.execute_complete(task_context(store), event=event)  # type: ignore[arg-type]
+    assert store.values[STATE_KEY]["completed"] is False
+    ontap_threaded.backend.faults.clear()  # the credentials are fixed; Airflow retries the task
+
+    retry = operator("dst:vol")
+    second = deferred(retry, task_context(store, try_number=2))
+    assert second.transfer_uuid == first.transfer_uuid
+    assert second.cancel_on_kill is True  # still this task's own transfer
+    ontap_threaded.backend.advance(3600)
+    result = resumed(retry, task_context(store, try_number=2), second)
+    assert (result["transfer_uuid"], result["adopted"], result["state"]) == (
+        first.transfer_uuid,
+        False,
+        "success",
+    )
+    assert ontap_threaded.backend.requests_matching("POST") == [
+        f"POST {RELATIONSHIPS}/{rel.uuid}/transfers?return_records=true"
+    ]
