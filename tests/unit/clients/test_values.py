@@ -37,6 +37,11 @@ def test_number_range_is_inclusive_and_says_the_bounds() -> None:
         number(4, "x", maximum=3)
 
 
+def test_large_bounds_are_written_out() -> None:
+    with pytest.raises(InvalidInputError, match=r"between 0 and 4294967295 KB/s, got 4294967296"):
+        whole_number(4294967296, "throttle", minimum=0, maximum=4294967295, unit="KB/s")
+
+
 def test_whole_number_refuses_fractions_but_takes_whole_floats_and_text() -> None:
     assert whole_number("12", "throttle") == 12
     assert whole_number(12.0, "throttle") == 12
