@@ -26,7 +26,7 @@ _FALSE = frozenset({"false", "no", "off", "0"})
 
 
 def _shown(bound: float) -> str:
-    """A bound as written: 4294967295, not 4.29497e+09."""
+    """Write a bound out in full: 4294967295, not 4.29497e+09."""
     return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
