@@ -25,14 +25,19 @@ _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
 
+def _shown(bound: float) -> str:
+    """Write a bound out in full: 4294967295, not 4.29497e+09."""
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
 def _bounds(minimum: float | None, maximum: float | None, unit: str) -> str:
     suffix = f" {unit}" if unit else ""
     if minimum is not None and maximum is not None:
-        return f"between {minimum:g} and {maximum:g}{suffix}"
+        return f"between {_shown(minimum)} and {_shown(maximum)}{suffix}"
     if minimum is not None:
-        return f"at least {minimum:g}{suffix}"
+        return f"at least {_shown(minimum)}{suffix}"
     if maximum is not None:
-        return f"at most {maximum:g}{suffix}"
+        return f"at most {_shown(maximum)}{suffix}"
     return f"a number of {unit}" if unit else "a number"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from netapp_dataops_airflow.clients.kubernetes import JSON
@@ -19,6 +19,8 @@ DEFAULT_STORAGE_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 TRIDENT_CLONE_ANNOTATION = "trident.netapp.io/cloneFromPVC"
 SNAPSHOT_API_GROUP = "snapshot.storage.k8s.io"
 
+#: The largest storage size Kubernetes can hold (a signed 64-bit number of bytes).
+MAX_STORAGE_BYTES = 2**63 - 1
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -40,7 +42,7 @@ def check_name(value: Any, what: str) -> str:
     """Return ``value`` if it is a valid object name (a DNS-1123 subdomain), else explain the rule."""
     if not isinstance(value, str) or not value:
         raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
-    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
+    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
         raise InvalidInputError(
             f"{what} {value!r} is not a valid Kubernetes name: use at most 253 lowercase letters, "
             "digits, '-' and '.', starting and ending with a letter or digit"
@@ -50,7 +52,7 @@ def check_name(value: Any, what: str) -> str:
 
 def check_namespace(value: Any) -> str:
     """Return ``value`` if it is a valid namespace name (a DNS-1123 label)."""
-    if not isinstance(value, str) or len(value) > 63 or not _DNS_LABEL.match(value):
+    if not isinstance(value, str) or len(value) > 63 or not _DNS_LABEL.fullmatch(value):
         raise InvalidInputError(
             f"namespace {value!r} is not a valid namespace name: use at most 63 lowercase letters, "
             "digits and '-', starting and ending with a letter or digit"
@@ -70,14 +72,14 @@ def check_labels(labels: Any) -> dict[str, str]:
             not isinstance(key, str)
             or not name
             or len(name) > 63
-            or not _LABEL_VALUE.match(name)
-            or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)))
+            or not _LABEL_VALUE.fullmatch(name)
+            or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)))
         ):
             raise InvalidInputError(
                 f"label key {key!r} is invalid: an optional DNS prefix and '/', then at most 63 "
                 "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
             )
-        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
             raise InvalidInputError(
                 f"label {key!r} has an invalid value {value!r}: use a string of at most 63 letters, "
                 "digits, '-', '_' or '.', starting and ending with a letter or digit"
@@ -86,20 +88,45 @@ def check_labels(labels: Any) -> dict[str, str]:
 
 
 def parse_quantity(value: Any, what: str = "size") -> int:
-    """Bytes in a storage quantity such as ``10Gi``, ``500M`` or ``1e9`` (rounded up)."""
-    match = _QUANTITY.match(str(value).strip()) if isinstance(value, (str, int)) else None
-    if match is None:
+    """Bytes in a storage quantity such as ``10Gi``, ``500M`` or ``1e9`` (rounded up).
+
+    At most :data:`MAX_STORAGE_BYTES`: Kubernetes reads storage sizes as 64-bit integers, and a huge
+    exponent (``1e999999999``) must not turn into a billion-digit integer here.
+    """
+    match = _QUANTITY.fullmatch(str(value).strip()) if isinstance(value, (str, int)) else None
+    if match is None or isinstance(value, bool):
         raise InvalidInputError(
             f"{what} {value!r} is not a storage quantity: use a number with an optional suffix "
             "such as 10Gi, 500Mi or 1T"
         )
     number, suffix = match.groups()
+    exponent = bool(suffix) and suffix[0] in "eE" and suffix[1:].isdigit()  # "E" and "Ei" are units
     try:
-        amount = Decimal(number + suffix) if suffix and suffix[0] in "eE" else Decimal(number)
-    except InvalidOperation:
-        raise InvalidInputError(f"{what} {value!r} is not a storage quantity") from None
-    factor = _FACTORS.get(suffix or "", 1) if not (suffix and suffix[0] in "eE") else 1
-    return math.ceil(amount * factor)
+        amount = Decimal(number + suffix) if exponent else Decimal(number)
+        total = amount * (1 if exponent else _FACTORS.get(suffix or "", 1))
+    except ArithmeticError:  # InvalidOperation ("1.2.3"), Overflow
+        total = None
+    if total is None or not total.is_finite():
+        raise InvalidInputError(f"{what} {value!r} is not a storage quantity")
+    if total > MAX_STORAGE_BYTES:
+        raise InvalidInputError(f"{what} {value!r} is too large: Kubernetes holds at most 8Ei (2^63-1 bytes)")
+    return math.ceil(total)
+
+
+def check_size(value: Any, what: str = "size") -> int:
+    """Return the bytes of a storage size a user gave; refuse blanks (``"1 Gi"``), zero and overflow.
+
+    The text is sent to Kubernetes as given, so it must be what the API server accepts, not just
+    what :func:`parse_quantity` can read.
+    """
+    if isinstance(value, str) and any(character.isspace() for character in value):
+        raise InvalidInputError(
+            f"{what} {value!r} contains blanks: write the quantity without spaces, such as 10Gi"
+        )
+    size = parse_quantity(value, what)
+    if size <= 0:
+        raise InvalidInputError(f"{what} {value!r} must be more than 0 bytes")
+    return size
 
 
 def is_default_class(storage_or_snapshot_class: JSON, annotation: str) -> bool:

@@ -11,7 +11,8 @@
         return {"source_snapshot": snap["name"], "new_pvc": "ws-clone"}  # or source_pvc=...
 
 Decorator arguments are the operator's parameters (:class:`VolumeSnapshotOperator`,
-:class:`CloneVolumeOperator`); the function's return value sets the per-run ones.
+:class:`CloneVolumeOperator`); a returned dict may set any of them except ``kubernetes_conn_id`` and
+``cancel_on_kill`` (see :mod:`netapp_dataops_airflow.decorators.base`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ class _SnapshotDecoratedOperator(SpecDecoratedOperator, VolumeSnapshotOperator):
     )
     custom_operator_name = "@task.netapp_snapshot"
     spec_default_field = "pvc"
-    spec_fields = ("pvc", "snapshot", "volume_snapshot_class", "labels")
 
 
 class _CloneDecoratedOperator(SpecDecoratedOperator, CloneVolumeOperator):
@@ -46,16 +46,6 @@ class _CloneDecoratedOperator(SpecDecoratedOperator, CloneVolumeOperator):
     )
     custom_operator_name = "@task.netapp_clone"
     spec_default_field = "source_pvc"
-    spec_fields = (
-        "new_pvc",
-        "source_pvc",
-        "source_snapshot",
-        "storage_class",
-        "size",
-        "access_modes",
-        "clone_method",
-        "labels",
-    )
 
 
 def snapshot_task(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> TaskDecorator:

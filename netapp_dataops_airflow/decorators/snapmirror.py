@@ -7,9 +7,10 @@
         return f"svm_dr:{volume}_dst"  # or a relationship UUID, or a dict (see below)
 
 The function returns the relationship (its UUID or destination path ``svm:volume``) or a dict with
-``relationship`` and optionally ``source_snapshot`` and ``throttle``. The task then behaves like
-:class:`~netapp_dataops_airflow.operators.snapmirror.SnapMirrorUpdateOperator`: it starts (or adopts)
-the transfer, defers, and returns the transfer's result as its XCom.
+``relationship`` and optionally ``source_snapshot``, ``throttle``, ``poll_interval`` or ``deadline``
+(not ``ontap_conn_id`` nor ``cancel_on_kill``: see :mod:`netapp_dataops_airflow.decorators.base`).
+The task then behaves like :class:`~netapp_dataops_airflow.operators.snapmirror.SnapMirrorUpdateOperator`:
+it starts (or adopts) the transfer, defers, and returns the transfer's result as its XCom.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ class SnapMirrorDecoratedOperator(SpecDecoratedOperator, SnapMirrorUpdateOperato
         *SnapMirrorUpdateOperator.template_fields,
     )
     custom_operator_name = "@task.netapp_snapmirror"
-    spec_fields: ClassVar[tuple[str, ...]] = ("relationship", "source_snapshot", "throttle")
     spec_default_field: ClassVar[str] = "relationship"
 
     def __init__(self, *, python_callable: Callable[..., Any], **kwargs: Any) -> None:

@@ -17,9 +17,13 @@ extra         ``ca_certificate``: the CA that signed the cluster's certificate, 
               self-signed certificates often lack the cluster's address)
 ============  ===========================================================================
 
+Any other extra is an error naming it (a misspelt ``verfy_ssl`` must not leave verification in an
+unintended state), and so is a user name or password inside ``host`` (they belong in login and
+password, and would otherwise end up in logs) or a port outside 1..65535.
+
 On a worker the connection is read synchronously; in the triggerer it is read with Airflow's async
-connection API, so the triggerer's event loop never blocks. Errors name the connection and the
-field, never a secret.
+connection API, so the triggerer's event loop never blocks (see :mod:`.base`). Errors name the
+connection and the field, never a secret.
 """
 
 from __future__ import annotations
@@ -32,21 +36,18 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
-from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
-
 from netapp_dataops_airflow.clients._http import SessionPool, TlsSettings, tls_context
 from netapp_dataops_airflow.clients._retry import RetryPolicy
+from netapp_dataops_airflow.clients._values import whole_number
 from netapp_dataops_airflow.clients.ontap import OntapClient
 from netapp_dataops_airflow.exceptions import InvalidInputError, NetAppDataOpsError
+from netapp_dataops_airflow.hooks.base import ConnectionFields, Extras, NetAppHook
 
 T = TypeVar("T")
 CONN_TYPE = "netapp_ontap"
 HOOK_NAME = "NetApp ONTAP"
-_LEGACY_PREFIX = f"extra__{CONN_TYPE}__"
-_TRUE = ("true", "1", "yes", "on")
-_FALSE = ("false", "0", "no", "off")
+#: The extras a ``netapp_ontap`` connection may hold (the connection form's fields).
+EXTRA_FIELDS = frozenset({"ca_certificate", "verify_ssl", "check_hostname"})
 
 
 @dataclass(frozen=True)
@@ -67,23 +68,19 @@ class OntapConnection:
         conn_id: str,
         *,
         host: str | None,
-        port: int | None,
+        port: Any,
         login: str | None,
         password: str | None,
         extras: Mapping[str, Any],
     ) -> OntapConnection:
         """Validate a connection's fields; errors name the connection and the field, never a value."""
         name = f"connection {conn_id!r}"
-
-        def extra(key: str) -> Any:
-            value = extras.get(key)
-            return extras.get(_LEGACY_PREFIX + key) if value in (None, "") else value
-
+        extra = Extras(conn_id, CONN_TYPE, extras, EXTRA_FIELDS)
         if not login:
             raise InvalidInputError(f"{name}: 'login' is empty; set it to an ONTAP user name")
         if not password:
             raise InvalidInputError(f"{name}: 'password' is empty; set the ONTAP user's password")
-        ca_pem = extra("ca_certificate") or None
+        ca_pem = extra.get("ca_certificate")
         if ca_pem is not None and (
             not isinstance(ca_pem, str) or "-----BEGIN CERTIFICATE-----" not in ca_pem
         ):
@@ -96,8 +93,8 @@ class OntapConnection:
             username=login,
             password=password,
             ca_pem=ca_pem,
-            verify_ssl=_flag(name, "verify_ssl", extra("verify_ssl")),
-            check_hostname=_flag(name, "check_hostname", extra("check_hostname")),
+            verify_ssl=extra.flag("verify_ssl", default=True),
+            check_hostname=extra.flag("check_hostname", default=True),
         )
         if ca_pem is not None and settings.verify_ssl:
             try:
@@ -159,22 +156,22 @@ class OntapConnection:
             return executor.submit(asyncio.run, main()).result()
 
 
-def _flag(name: str, key: str, value: Any) -> bool:
-    """Read an on/off extra that defaults to on; only an explicit false turns it off."""
-    if value is None or value == "":
-        return True
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in (*_TRUE, *_FALSE):
-        return value.strip().lower() in _TRUE
-    raise InvalidInputError(f"{name}: '{key}' must be true or false")
-
-
-def _address(name: str, host: str | None, port: int | None) -> str:
+def _address(name: str, host: str | None, port: Any) -> str:
     """Combine host and port into ``host[:port]`` (or keep a URL), checking both."""
     text = (host or "").strip()
     if not text:
         raise InvalidInputError(f"{name}: 'host' is empty; set it to the cluster or SVM management address")
+    if "@" in text:  # user:password@host; never repeat the text, it holds a secret
+        raise InvalidInputError(
+            f"{name}: 'host' contains a user name or password (user@host); give only the address, "
+            "with the user in 'login' and the password in 'password'"
+        )
+    if any(character.isspace() for character in text):
+        raise InvalidInputError(
+            f"{name}: 'host' contains blanks; give one address such as cluster.example.com"
+        )
+    if port is not None:
+        port = whole_number(port, f"{name}: 'port'", minimum=1, maximum=65535)
     url = text if "://" in text else f"https://{_bracketed(text)}"
     try:
         parts = urlsplit(url)
@@ -183,16 +180,22 @@ def _address(name: str, host: str | None, port: int | None) -> str:
         raise InvalidInputError(
             f"{name}: 'host' is not a host name or address with an optional port"
         ) from None
-    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
         raise InvalidInputError(
             f"{name}: 'host' must be a management address such as cluster.example.com or "
             "https://10.0.0.5:8443 (HTTPS only, no path)"
         )
-    if port:
+    if named_port == 0:
+        raise InvalidInputError(f"{name}: the port in 'host' must be between 1 and 65535, got 0")
+    if port is not None:
         if named_port is not None and named_port != port:
             raise InvalidInputError(f"{name}: 'host' names port {named_port} but 'port' is {port}")
-        if not 0 < port < 65536:
-            raise InvalidInputError(f"{name}: 'port' must be between 1 and 65535")
         hostname = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         return f"https://{hostname}:{port}"
     return f"https://{parts.netloc}"
@@ -203,7 +206,7 @@ def _bracketed(host: str) -> str:
     return f"[{host}]" if host.count(":") > 1 and not host.startswith("[") else host
 
 
-class OntapHook(BaseHook):
+class OntapHook(NetAppHook[OntapConnection]):
     """Read a ``netapp_ontap`` connection into :class:`OntapConnection` and ONTAP clients.
 
     :param ontap_conn_id: the Airflow connection to use.
@@ -218,31 +221,16 @@ class OntapHook(BaseHook):
         super().__init__()
         self.ontap_conn_id = ontap_conn_id
 
-    def _settings(self, conn: Any, extras: Mapping[str, Any]) -> OntapConnection:
+    def settings(self, connection: ConnectionFields) -> OntapConnection:
+        """Validate the connection's fields (see :meth:`OntapConnection.from_connection`)."""
         return OntapConnection.from_connection(
-            self.ontap_conn_id,
-            host=conn.host,
-            port=conn.port,
-            login=conn.login,
-            password=conn.password,
-            extras=extras,
+            connection.conn_id,
+            host=connection.host,
+            port=connection.port,
+            login=connection.login,
+            password=connection.password,
+            extras=connection.extras,
         )
-
-    def get_connection_settings(self) -> OntapConnection:
-        """Read and validate the connection (on a worker)."""
-        try:
-            conn = self.get_connection(self.ontap_conn_id)
-        except AirflowNotFoundException:
-            raise InvalidInputError(_undefined(self.ontap_conn_id)) from None
-        return self._settings(conn, conn.extra_dejson)
-
-    async def aget_connection_settings(self) -> OntapConnection:
-        """Read and validate the connection without blocking the event loop (in a trigger)."""
-        try:
-            conn = await get_async_connection(self.ontap_conn_id, hook=self)
-        except AirflowNotFoundException:
-            raise InvalidInputError(_undefined(self.ontap_conn_id)) from None
-        return self._settings(conn, await get_async_extra_dejson(conn))
 
     def get_conn(self) -> OntapClient:
         """Return a client for the connection's cluster (use it inside an event loop)."""
@@ -255,10 +243,3 @@ class OntapHook(BaseHook):
         except NetAppDataOpsError as exc:
             return False, str(exc)
         return True, f"Connected to ONTAP cluster {cluster.name!r} ({cluster.version or 'version unknown'})"
-
-
-def _undefined(conn_id: str) -> str:
-    return (
-        f"connection {conn_id!r} is not defined; create a {CONN_TYPE} connection with that id where the "
-        "workers and the triggerer can read it"
-    )

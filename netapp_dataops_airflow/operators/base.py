@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from airflow.sdk import BaseOperator, Context
 
+from netapp_dataops_airflow.clients._values import number
 from netapp_dataops_airflow.exceptions import (
     DeadlineExceededError,
     InvalidInputError,
@@ -52,9 +53,14 @@ class NetAppOperator(BaseOperator):
 
     def absolute_deadline(self) -> float | None:
         """Return this try's deadline as a POSIX timestamp (``None``: no limit)."""
+        wait = self.deadline
         try:
-            return deadline_after(self.deadline)
-        except (TypeError, ValueError):
+            # Text (templated), finite, never a boolean; a timedelta as it is.
+            seconds = (
+                wait if isinstance(wait, datetime.timedelta) or wait is None else number(wait, "deadline")
+            )
+            return deadline_after(seconds)
+        except (TypeError, ValueError):  # InvalidInputError is a ValueError
             raise InvalidInputError(
                 f"{self.task_id}: deadline must be a positive timedelta or number of seconds, "
                 f"got {self.deadline!r}"

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from airflow.sdk import Context
 
+from netapp_dataops_airflow.clients._values import number
 from netapp_dataops_airflow.clients.kubernetes import (
     JSON,
     PERSISTENT_VOLUME_CLAIMS,
@@ -33,6 +34,7 @@ from netapp_dataops_airflow.clients.kubernetes_objects import (
     check_labels,
     check_name,
     check_namespace,
+    check_size,
     claim_result,
     dig,
     parse_quantity,
@@ -49,11 +51,24 @@ from netapp_dataops_airflow.triggers.kubernetes import (
     delete_unless_ready,
 )
 
-TASK_ANNOTATION = "dataops.netapp.io/airflow-task"
+RESERVED_PREFIX = "dataops.netapp.io"  # annotations and labels of the library's own
+TASK_ANNOTATION = f"{RESERVED_PREFIX}/airflow-task"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "netapp-dataops-airflow"}
 STATE_KEY = "kubernetes_object"
 ACCESS_MODES = frozenset({"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"})
 CLONE_METHODS = ("csi", "trident")
+
+
+def _unreserved(labels: dict[str, str]) -> dict[str, str]:
+    """Refuse labels that would overwrite the library's bookkeeping on the objects it creates."""
+    for key in labels:
+        prefix = key.rpartition("/")[0]
+        if key in MANAGED_BY or prefix == RESERVED_PREFIX or prefix.endswith("." + RESERVED_PREFIX):
+            raise InvalidInputError(
+                f"label {key!r} is reserved: the library sets {', '.join(MANAGED_BY)} and everything "
+                f"under {RESERVED_PREFIX}/ itself; choose another key"
+            )
+    return labels
 
 
 def task_identity(context: Context) -> str:
@@ -80,7 +95,8 @@ class KubernetesObjectOperator(NetAppOperator):
     """Create a Kubernetes object (or adopt it) and defer until it is ready.
 
     :param namespace: where the object goes; default: the connection's namespace, else ``default``.
-    :param labels: labels for the new object (``app.kubernetes.io/managed-by`` is always added).
+    :param labels: labels for the new object (``app.kubernetes.io/managed-by`` is always added; it
+        and keys under ``dataops.netapp.io/`` are the library's and cannot be given).
     :param kubernetes_conn_id: an Airflow ``kubernetes`` connection (the cncf provider's format:
         in-cluster, kubeconfig path or inline kubeconfig, context, namespace).
     :param failure_grace_period: seconds a controller's error must persist before the task fails.
@@ -131,18 +147,14 @@ class KubernetesObjectOperator(NetAppOperator):
     def execute(self, context: Context) -> Any:
         """Validate, create or adopt the object, remember it, then return or defer."""
         self.validate()
-        grace = self.failure_grace_period
-        if isinstance(grace, bool) or not isinstance(grace, (int, float)) or grace < 0:
-            raise InvalidInputError(
-                f"failure_grace_period must be a number of seconds (0 or more), got {grace!r}"
-            )
-        labels = {**check_labels(self.labels), **MANAGED_BY}
+        grace = number(self.failure_grace_period, "failure_grace_period", minimum=0, unit="seconds")
+        labels = {**_unreserved(check_labels(self.labels)), **MANAGED_BY}
         settings = K8sHook(self.kubernetes_conn_id).get_connection_settings()
         namespace = check_namespace(self.namespace or settings.namespace or "default")
         identity = task_identity(context)
         name = self.object_name(identity)
         deadline = self.absolute_deadline()
-        self.check_trigger(self._trigger(name, namespace, "", True, deadline))
+        self.check_trigger(self._trigger(name, namespace, "", True, deadline, grace))
         started = asyncio.run(self._start(settings.cluster_config(), namespace, name, identity, labels))
         uid = str(dig(started.obj, "metadata", "uid"))
         context["task_state_store"].set(
@@ -153,17 +165,17 @@ class KubernetesObjectOperator(NetAppOperator):
         if started.result is not None:
             self.log.info("%s %s/%s is already ready", self.resource.kind, namespace, name)
             return started.result
-        self.defer_to(self._trigger(name, namespace, uid, started.created_by_task, deadline))
+        self.defer_to(self._trigger(name, namespace, uid, started.created_by_task, deadline, grace))
 
     def _trigger(
-        self, name: str, namespace: str, uid: str, created: bool, deadline: float | None
+        self, name: str, namespace: str, uid: str, created: bool, deadline: float | None, grace: float
     ) -> KubernetesObjectTrigger:
         return self.trigger_class(
             name=name,
             namespace=namespace,
             uid=uid,
             kubernetes_conn_id=self.kubernetes_conn_id,
-            failure_grace_period=float(self.failure_grace_period),
+            failure_grace_period=grace,
             deadline=deadline,
             # An adopted object belongs to someone else: a kill must never delete it.
             cancel_on_kill=self.cancel_on_kill and created,
@@ -399,12 +411,14 @@ class CloneVolumeOperator(KubernetesObjectOperator):
             if getattr(self, field) is not None:
                 check_name(getattr(self, field), field)
         if self.size is not None:
-            parse_quantity(self.size, "size")
+            check_size(self.size, "size")
         if self.access_modes is not None:
-            unknown = (
-                sorted(set(self.access_modes) - ACCESS_MODES) if isinstance(self.access_modes, list) else None
-            )
-            if unknown is None or unknown or not self.access_modes:
+            modes = self.access_modes
+            if (
+                not isinstance(modes, list)
+                or not modes
+                or not all(isinstance(mode, str) and mode in ACCESS_MODES for mode in modes)
+            ):
                 raise InvalidInputError(
                     f"access_modes {self.access_modes!r} must be a non-empty list of {sorted(ACCESS_MODES)}"
                 )

@@ -33,6 +33,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
+from netapp_dataops_airflow.clients._values import whole_number
 from netapp_dataops_airflow.clients.ontap import OntapClient, Relationship, Transfer, check_uuid
 from netapp_dataops_airflow.exceptions import (
     InvalidInputError,
@@ -56,6 +57,9 @@ STATE_KEY = "snapmirror_transfer"
 _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 # svm:volume. SVM names allow letters, digits, '.', '-', '_'; volume names letters, digits, '_'.
 _DESTINATION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*:[A-Za-z_][A-Za-z0-9_]*$")
+# ONTAP's limits: throttle is an unsigned 32-bit number of KB/s, snapshot names at most 255 characters.
+_MAX_THROTTLE = 2**32 - 1
+_MAX_SNAPSHOT_NAME = 255
 # How often a POST may meet a transfer that ends before it can be adopted.
 _START_ATTEMPTS = 3
 
@@ -79,14 +83,10 @@ class UpdateRequest:
                 f"relationship {relationship!r} is neither a SnapMirror relationship UUID "
                 "(8-4-4-4-12 hex digits) nor a destination path 'svm:volume'"
             )
-        if source_snapshot is not None and (
-            not isinstance(source_snapshot, str) or not source_snapshot.strip()
-        ):
-            raise InvalidInputError(f"source_snapshot must be a snapshot name, got {source_snapshot!r}")
         return cls(
             relationship_uuid=uuid,
             destination_path=None if uuid is not None else text,
-            source_snapshot=source_snapshot.strip() if source_snapshot is not None else None,
+            source_snapshot=_snapshot_name(source_snapshot),
             throttle=_throttle(throttle),
         )
 
@@ -98,15 +98,28 @@ def _uuid_or_none(value: Any) -> str | None:
         return None
 
 
+def _snapshot_name(value: Any) -> str | None:
+    """Accept a snapshot name as ONTAP takes it: 1 to 255 characters, no blanks or control characters."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > _MAX_SNAPSHOT_NAME
+        or any(character.isspace() or not character.isprintable() for character in value)
+    ):
+        raise InvalidInputError(
+            f"source_snapshot must be a snapshot name of the source volume (1 to {_MAX_SNAPSHOT_NAME} "
+            f"characters, no blanks), got {value!r}"
+        )
+    return value
+
+
 def _throttle(value: Any) -> int | None:
-    """Accept KB/s as an int or (templated) digit string; 0 means unlimited."""
+    """Accept KB/s as a whole number (or templated text of one) in ONTAP's range; 0 means unlimited."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise InvalidInputError(f"throttle must be 0 (unlimited) or a positive number of KB/s, got {value!r}")
+    return whole_number(value, "throttle", minimum=0, maximum=_MAX_THROTTLE, unit="KB/s (0: unlimited)")
 
 
 @dataclass(frozen=True)

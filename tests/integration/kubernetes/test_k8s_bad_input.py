@@ -20,6 +20,7 @@ from netapp_dataops_airflow.testing import run_dag
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(120)]
 
 START = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+ARABIC_2, ARABIC_12 = "\u0662", "\u0661\u0662"  # Arabic-Indic digits: float() and int() read them
 CASES: list[tuple[str, Callable[[], Any], str]] = [
     (
         "invalid-pvc-name",
@@ -120,9 +121,184 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
     (
         "bad-grace-period",
         lambda: VolumeSnapshotOperator(task_id="t", pvc="data", failure_grace_period="soon"),
-        "failure_grace_period must be a number of seconds",
+        "failure_grace_period must be at least 0 seconds, got 'soon'",
+    ),
+    # Names Kubernetes would refuse (DNS-1123 subdomain, at most 253 characters).
+    # (A decorated function's answer is not rendered: Jinja would drop a templated field's last newline.)
+    (
+        "snapshot-name-with-newline",
+        lambda: snapshot_task(lambda: {"pvc": "data", "snapshot": "daily\n"}, task_id="t")(),
+        "snapshot 'daily\\n' is not a valid Kubernetes name",
+    ),
+    (
+        "snapshot-name-too-long",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", snapshot="s" * 254),
+        f"snapshot '{'s' * 254}' is not a valid Kubernetes name",
+    ),
+    (
+        "snapshot-name-uppercase",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", snapshot="Daily"),
+        "snapshot 'Daily' is not a valid Kubernetes name",
+    ),
+    (
+        "clone-name-underscore",
+        lambda: CloneVolumeOperator(task_id="t", source_pvc="data", new_pvc="ws_clone"),
+        "new_pvc 'ws_clone' is not a valid Kubernetes name",
+    ),
+    (
+        "namespace-with-newline",
+        lambda: snapshot_task(lambda: {"pvc": "data", "namespace": "default\n"}, task_id="t")(),
+        "namespace 'default\\n' is not a valid namespace name",
+    ),
+    # Sizes: what the API server would refuse or a volume cannot be.
+    (
+        "size-with-blank",
+        lambda: CloneVolumeOperator(task_id="t", source_pvc="data", size="1 Gi"),
+        "size '1 Gi' contains blanks",
+    ),
+    (
+        "size-zero",
+        lambda: CloneVolumeOperator(task_id="t", source_pvc="data", size="0"),
+        "size '0' must be more",
+    ),
+    (
+        "size-too-large",
+        lambda: CloneVolumeOperator(task_id="t", source_pvc="data", size="9Ei"),
+        "size '9Ei' is too large",
+    ),
+    (
+        "size-boolean",
+        lambda: CloneVolumeOperator(task_id="t", source_pvc="data", size=True),
+        "size True is not a storage quantity",
+    ),
+    (
+        "size-non-ascii-digits",
+        lambda: CloneVolumeOperator(task_id="t", source_pvc="data", size=ARABIC_2 + "Gi"),
+        f"size {ARABIC_2 + 'Gi'!r} is not a storage quantity",
+    ),
+    (
+        "access-modes-not-a-list",
+        lambda: CloneVolumeOperator(task_id="t", source_pvc="data", access_modes="ReadWriteOnce"),
+        "access_modes 'ReadWriteOnce' must be a non-empty list",
+    ),
+    (
+        "access-modes-nested",
+        lambda: CloneVolumeOperator(task_id="t", source_pvc="data", access_modes=["ReadWriteOnce", ["x"]]),
+        "access_modes ['ReadWriteOnce', ['x']] must be a non-empty list",
+    ),
+    (
+        "unknown-clone-method",
+        lambda: CloneVolumeOperator(task_id="t", source_pvc="data", clone_method="copy"),
+        "clone_method 'copy' must be one of",
+    ),
+    # Numbers: text that is no number (non-ASCII digits too), inf/nan, booleans, out of range.
+    (
+        "grace-non-ascii-digits",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", failure_grace_period=ARABIC_12),
+        f"failure_grace_period must be at least 0 seconds, got {ARABIC_12!r}",
+    ),
+    (
+        "grace-infinite",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", failure_grace_period=float("inf")),
+        "failure_grace_period must be at least 0 seconds, got inf",
+    ),
+    (
+        "grace-nan-text",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", failure_grace_period="nan"),
+        "failure_grace_period must be at least 0 seconds, got 'nan'",
+    ),
+    (
+        "grace-boolean",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", failure_grace_period=True),
+        "failure_grace_period must be at least 0 seconds, got True",
+    ),
+    (
+        "grace-negative",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", failure_grace_period=-1),
+        "failure_grace_period must be at least 0 seconds, got -1",
+    ),
+    (
+        "deadline-text",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", deadline="soon"),
+        "deadline must be a positive timedelta or number of seconds, got 'soon'",
+    ),
+    (
+        "deadline-non-ascii-digits",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", deadline=ARABIC_12),
+        f"deadline must be a positive timedelta or number of seconds, got {ARABIC_12!r}",
+    ),
+    (
+        "deadline-infinite",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", deadline=float("inf")),
+        "deadline must be a positive timedelta or number of seconds, got inf",
+    ),
+    (
+        "deadline-boolean",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", deadline=True),
+        "deadline must be a positive timedelta or number of seconds, got True",
+    ),
+    # The library's own bookkeeping on the objects it creates.
+    (
+        "reserved-label-managed-by",
+        lambda: VolumeSnapshotOperator(
+            task_id="t", pvc="data", labels={"app.kubernetes.io/managed-by": "me"}
+        ),
+        "label 'app.kubernetes.io/managed-by' is reserved",
+    ),
+    (
+        "reserved-label-prefix",
+        lambda: VolumeSnapshotOperator(
+            task_id="t", pvc="data", labels={"dataops.netapp.io/airflow-task": "mine"}
+        ),
+        "label 'dataops.netapp.io/airflow-task' is reserved",
+    ),
+    (
+        "reserved-label-subdomain",
+        lambda: CloneVolumeOperator(
+            task_id="t", source_pvc="data", labels={"x.dataops.netapp.io/owner": "me"}
+        ),
+        "label 'x.dataops.netapp.io/owner' is reserved",
+    ),
+    # Decorated functions may not return what the resumed task reads again.
+    (
+        "decorator-returns-connection",
+        lambda: snapshot_task(lambda: {"pvc": "data", "kubernetes_conn_id": "elsewhere"}, task_id="t")(),
+        "returned unknown keys ['kubernetes_conn_id']",
+    ),
+    (
+        "decorator-returns-cancel-on-kill",
+        lambda: clone_task(lambda: {"source_pvc": "data", "cancel_on_kill": False}, task_id="t")(),
+        "returned unknown keys ['cancel_on_kill']",
+    ),
+    (
+        "decorator-returns-bad-size",
+        lambda: clone_task(lambda: {"source_pvc": "data", "size": "1 Gi"}, task_id="t")(),
+        "size '1 Gi' contains blanks",
+    ),
+    # Connections: each would otherwise fall back to $KUBECONFIG (the simulator here) and create.
+    (
+        "misspelt-connection-extra",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", kubernetes_conn_id="misspelt"),
+        "connection 'misspelt': unknown extra field 'kubeconfig_path' (did you mean 'kube_config_path'?)",
+    ),
+    (
+        "connection-flag-flase",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", kubernetes_conn_id="flase"),
+        "connection 'flase': 'in_cluster' must be true or false, got 'flase'",
+    ),
+    (
+        "connection-with-host",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", kubernetes_conn_id="hosted"),
+        "connection 'hosted': 'host', 'password' are not read from kubernetes connections",
+    ),
+    (
+        "connection-of-another-type",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", kubernetes_conn_id="ontap_dr"),
+        "connection 'ontap_dr' is of type 'netapp_ontap', but kubernetes_conn_id needs a 'kubernetes' "
+        "connection",
     ),
 ]
+WRITES = ("create", "update", "patch", "delete", "deletecollection")
 
 
 def in_default(obj: dict[str, Any]) -> dict[str, Any]:
@@ -154,12 +330,30 @@ def k8s() -> Iterator[KubernetesSimulator]:
 
 
 @pytest.fixture
-def connections(k8s: KubernetesSimulator, airflow_connection: Callable[..., str], tmp_path: Path) -> None:
+def connections(
+    k8s: KubernetesSimulator,
+    airflow_connection: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     kubeconfig = k8s.write_kubeconfig(tmp_path / "kubeconfig")
     airflow_connection("kubernetes_default", "kubernetes", extra={"kube_config_path": str(kubeconfig)})
     garbled = tmp_path / "garbled"
     garbled.write_text("clusters: [unclosed\n")
     airflow_connection("garbled", "kubernetes", extra={"kube_config_path": str(garbled)})
+    # The ambient kubeconfig points at the simulator: a connection that silently fell back to it
+    # would create the object, and the no-write check would catch it.
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    airflow_connection("misspelt", "kubernetes", extra={"kubeconfig_path": str(kubeconfig)})
+    airflow_connection("flase", "kubernetes", extra={"in_cluster": "flase"})
+    airflow_connection("hosted", "kubernetes", host=k8s.url, password="s3cret-token")
+    airflow_connection("ontap_dr", "netapp_ontap", host="cluster.example.com", login="a", password="b")
+
+
+def writes(sim: KubernetesSimulator) -> int:
+    """How many writing requests the simulated API server has served so far."""
+    by_verb = sim.backend.stats.to_json()["requests"]["byVerb"]
+    return sum(count for key, count in by_verb.items() if key.partition(" ")[0] in WRITES)
 
 
 def inventory(sim: KubernetesSimulator) -> dict[str, list[str]]:
@@ -175,11 +369,13 @@ def inventory(sim: KubernetesSimulator) -> dict[str, list[str]]:
 def test_bad_input_is_a_clear_error_and_creates_nothing(
     k8s: KubernetesSimulator, make: Callable[[], Any], expected: str, request: pytest.FixtureRequest
 ) -> None:
-    before = inventory(k8s)
+    before, writes_before = inventory(k8s), writes(k8s)
     with DAG(f"bad_input_{request.node.callspec.id}", schedule=None, start_date=START) as pipeline:
         make()
 
     result = run_dag(pipeline)
     assert result.task_states == {"t": "failed"}
     assert expected in result.log_text
+    assert writes(k8s) == writes_before  # counted by the API server: nothing was even attempted
     assert inventory(k8s) == before
+    assert "s3cret-token" not in result.log_text

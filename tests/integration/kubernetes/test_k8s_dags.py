@@ -93,6 +93,28 @@ def test_a_decorated_function_may_return_just_the_pvc(k8s: KubernetesSimulator) 
     assert name in objects(k8s, kinds.SNAPSHOTS)
 
 
+def test_a_returned_dict_may_set_the_base_operators_parameters(k8s: KubernetesSimulator) -> None:
+    @dag(dag_id="k8s_spec_base_parameters", schedule=None, start_date=START)
+    def pipeline() -> None:
+        @task.netapp_snapshot
+        def snap() -> dict[str, Any]:
+            return {
+                "pvc": "data",
+                "snapshot": "labelled",
+                "labels": {"team": "ml"},
+                "deadline": 600,
+                "failure_grace_period": "30",
+            }
+
+        snap()
+
+    result = run_dag(pipeline())
+    assert result.state == "success", result.log_text
+    labels = objects(k8s, kinds.SNAPSHOTS)["labelled"]["metadata"]["labels"]
+    assert labels == {"team": "ml", "app.kubernetes.io/managed-by": "netapp-dataops-airflow"}
+    assert json.loads(result.trigger_kwargs["snap"])["failure_grace_period"] == 30.0
+
+
 def test_operators_with_templates(k8s: KubernetesSimulator) -> None:
     with DAG("k8s_operators", schedule=None, start_date=START, params={"pvc": "data"}) as pipeline:
         snap = VolumeSnapshotOperator(task_id="snap", pvc="{{ params.pvc }}", snapshot="snap-{{ ds_nodash }}")

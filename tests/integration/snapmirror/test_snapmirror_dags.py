@@ -14,6 +14,8 @@ from netapp_dataops_airflow.testing import run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
+ARABIC_12 = "\u0661\u0662"  # Arabic-Indic digits: int() reads 12
+
 
 @pytest.fixture
 def cluster(ontap_simulator: OntapSimulator, ontap_connection: str) -> OntapSimulator:
@@ -81,18 +83,31 @@ def test_decorated_task_with_options(cluster: OntapSimulator) -> None:
     assert result.xcom("mirror")["snapshot"] == "nightly.0"
 
 
-def test_decorated_task_refuses_a_bad_spec_before_starting(cluster: OntapSimulator) -> None:
-    @dag(dag_id="snapmirror_decorator_bad_spec", schedule=None)
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("data_dst", "relationship 'data_dst' is neither a SnapMirror relationship UUID"),  # not svm:volume
+        # Read again on resume (where the function's answer is gone): decorator arguments only.
+        ({"relationship": "svm:vol", "ontap_conn_id": "other"}, "returned unknown keys ['ontap_conn_id']"),
+        ({"relationship": "svm:vol", "cancel_on_kill": False}, "returned unknown keys ['cancel_on_kill']"),
+        ({"relationship": "svm:vol", "retries": 3}, "returned unknown keys ['retries']"),
+        ({"relationship": "svm:vol", "throttle": ARABIC_12}, f"got {ARABIC_12!r}"),
+    ],
+)
+def test_decorated_task_refuses_a_bad_spec_before_starting(
+    cluster: OntapSimulator, spec: Any, expected: str, request: pytest.FixtureRequest
+) -> None:
+    @dag(dag_id=f"snapmirror_decorator_bad_spec_{request.node.callspec.indices['spec']}", schedule=None)
     def pipeline() -> None:
         @task.netapp_snapmirror
-        def mirror() -> str:
-            return "data_dst"  # not svm:volume
+        def mirror() -> Any:
+            return spec
 
         mirror()
 
     result = run_dag(pipeline())
     assert result.task_states == {"mirror": "failed"}
-    assert "neither a SnapMirror relationship UUID" in result.log_text
+    assert expected in result.log_text
     assert transfers(cluster) == []
     assert cluster.backend.requests_matching() == []
 

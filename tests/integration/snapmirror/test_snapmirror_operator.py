@@ -8,6 +8,7 @@ runs it, in an event loop of its own.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import time
 import uuid
@@ -296,26 +297,74 @@ def test_a_transfer_that_succeeded_just_after_the_deadline_is_the_result(
     assert store.values[STATE_KEY]["completed"] is True  # reported: a clear starts a new transfer
 
 
+ARABIC_12 = "\u0661\u0662"  # Arabic-Indic digits: int() and float() read 12
+THROTTLE_RANGE = r"throttle must be a whole number between 0 and 4294967295 KB/s \(0: unlimited\), got "
+SNAPSHOT_NAME = (
+    r"source_snapshot must be a snapshot name of the source volume \(1 to 255 characters, no blanks\)"
+)
+DEADLINE = "deadline must be a positive timedelta or number of seconds, got "
+
+
 @pytest.mark.parametrize(
     ("relationship", "options", "expected"),
     [
         ("123e4567-e89b-12d3-a456", {}, "neither a SnapMirror relationship UUID .* nor a destination path"),
         ("vol1_dst", {}, "neither a SnapMirror relationship UUID"),
         ("svm:/cg/group1", {}, "nor a destination path 'svm:volume'"),
-        ("dst:vol", {"throttle": -5}, "throttle must be 0 \\(unlimited\\) or a positive number"),
-        ("dst:vol", {"throttle": "fast"}, "throttle must be"),
-        ("dst:vol", {"source_snapshot": " "}, "source_snapshot must be a snapshot name"),
+        ("dst:vol", {"throttle": -5}, THROTTLE_RANGE),
+        ("dst:vol", {"throttle": "fast"}, THROTTLE_RANGE),
+        ("dst:vol", {"throttle": ARABIC_12}, THROTTLE_RANGE),
+        ("dst:vol", {"throttle": True}, THROTTLE_RANGE),
+        ("dst:vol", {"throttle": 1.5}, THROTTLE_RANGE),
+        ("dst:vol", {"throttle": "inf"}, THROTTLE_RANGE),
+        ("dst:vol", {"throttle": float("nan")}, THROTTLE_RANGE),
+        ("dst:vol", {"throttle": 4294967296}, THROTTLE_RANGE),
+        ("dst:vol", {"throttle": "512 KB"}, THROTTLE_RANGE),
+        ("dst:vol", {"source_snapshot": " "}, SNAPSHOT_NAME),
+        ("dst:vol", {"source_snapshot": ""}, SNAPSHOT_NAME),
+        ("dst:vol", {"source_snapshot": "hourly 0"}, SNAPSHOT_NAME),
+        ("dst:vol", {"source_snapshot": "hourly.0\n"}, SNAPSHOT_NAME),
+        ("dst:vol", {"source_snapshot": "s" * 256}, SNAPSHOT_NAME),
+        ("dst:vol", {"source_snapshot": 5}, SNAPSHOT_NAME),
         ("dst:vol", {"poll_interval": 0}, "poll_interval must be a positive number"),
-        ("dst:vol", {"deadline": -1}, "deadline must be a positive timedelta"),
+        ("dst:vol", {"deadline": -1}, DEADLINE),
+        ("dst:vol", {"deadline": 0}, DEADLINE),
+        ("dst:vol", {"deadline": "soon"}, DEADLINE),
+        ("dst:vol", {"deadline": ARABIC_12}, DEADLINE),
+        ("dst:vol", {"deadline": float("inf")}, DEADLINE),
+        ("dst:vol", {"deadline": "nan"}, DEADLINE),
+        ("dst:vol", {"deadline": True}, DEADLINE),
+        ("dst:vol", {"deadline": datetime.timedelta(0)}, DEADLINE),
     ],
 )
 def test_malformed_input_is_refused_before_any_request(
     ontap_threaded: OntapSimulator, relationship: str, options: dict[str, Any], expected: str
 ) -> None:
     ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
-    with pytest.raises(InvalidInputError, match=expected):
+    with pytest.raises(InvalidInputError, match=expected) as refused:
         operator(relationship, **options).execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
-    assert ontap_threaded.backend.requests_matching() == []
+    bad = next(iter(options.values()), relationship)
+    assert repr(bad) in str(refused.value)  # the message names the value
+    assert ontap_threaded.backend.requests_matching() == []  # not even a read, let alone a write
+    assert transfers(ontap_threaded) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "sent"),
+    [
+        ({"throttle": "0"}, 0),
+        ({"throttle": " 4294967295 "}, 4294967295),
+        ({"throttle": 2048.0}, 2048),
+        ({"throttle": ""}, None),
+    ],
+)
+def test_throttle_at_the_edges_of_ontaps_range_is_sent(
+    ontap_threaded: OntapSimulator, options: dict[str, Any], sent: int | None
+) -> None:
+    ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
+    deferred(operator("dst:vol", **options), task_context(MemoryStateStore()))
+    [started] = [t for r in ontap_threaded.backend.relationships.values() for t in r.transfers.values()]
+    assert started.throttle == sent
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,8 @@ def test_number_accepts_plain_numbers_and_ascii_text(value: object, expected: fl
         None,
         "",
         "abc",
-        "١٢",
-        "\uff11\uff12",  # fullwidth digits
+        "\u0661\u0662",
+        "\uff11\uff12",
         "inf",
         "nan",
         float("inf"),
@@ -50,6 +50,11 @@ def test_number_range_is_inclusive_and_says_the_bounds() -> None:
         number(-1, "x", minimum=0.5)
     with pytest.raises(InvalidInputError, match=r"x must be at most 3, got 4"):
         number(4, "x", maximum=3)
+
+
+def test_large_bounds_are_written_out() -> None:
+    with pytest.raises(InvalidInputError, match=r"between 0 and 4294967295 KB/s, got 4294967296"):
+        whole_number(4294967296, "throttle", minimum=0, maximum=4294967295, unit="KB/s")
 
 
 def test_whole_number_refuses_fractions_but_takes_whole_floats_and_text() -> None:

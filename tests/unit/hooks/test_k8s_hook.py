@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from netapp_dataops_airflow.exceptions import InvalidInputError
-from netapp_dataops_airflow.hooks.kubernetes import KubernetesConnection
+from netapp_dataops_airflow.hooks.kubernetes import K8sHook, KubernetesConnection
 
 KUBECONFIG = {
     "apiVersion": "v1",
@@ -127,3 +127,101 @@ def test_a_kubeconfig_file_is_read_again_once_it_changes(tmp_path: Path) -> None
     second = settings.cluster_config().kubeconfig
     assert second is not None
     assert second["clusters"][0]["cluster"]["server"] == "https://10.0.0.9:6443"
+
+
+@pytest.fixture
+def ambient_kubeconfig(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, object]:
+    """A valid $KUBECONFIG of another cluster: what a lenient hook would fall back to."""
+    other = json.loads(json.dumps(KUBECONFIG))
+    other["clusters"][0]["cluster"]["server"] = "https://ambient.example.com:6443"
+    path = tmp_path / "ambient"
+    path.write_text(yaml.safe_dump(other))
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    return other
+
+
+@pytest.mark.parametrize(
+    ("extras", "expected"),
+    [
+        (
+            {"kubeconfig_path": "/etc/k8s/config"},
+            "unknown extra field 'kubeconfig_path' (did you mean 'kube_config_path'?)",
+        ),
+        ({"kube_config_path": 5}, "'kube_config_path' must be text, got a number"),
+        ({"kube_config_path": ["/etc/k8s/config"]}, "'kube_config_path' must be text, got a JSON list"),
+        ({"kube_config_path": True}, "'kube_config_path' must be text, got a boolean"),
+        ({"kube_config": {}}, "'kube_config' defines no clusters"),
+        ({"kube_config": "{}"}, "'kube_config' defines no clusters"),
+        ({"in_cluster": "flase"}, "'in_cluster' must be true or false, got 'flase'"),
+        ({"in_cluster": 2}, "'in_cluster' must be true or false, got 2"),
+        ({"disable_verify_ssl": "ja"}, "'disable_verify_ssl' must be true or false"),
+        ({"namespace": {"name": "ml"}}, "'namespace' must be text, got a JSON object"),
+        ({"cluster_context": 7}, "'cluster_context' must be text"),
+    ],
+)
+def test_a_mistaken_connection_never_falls_back_to_the_ambient_cluster(
+    ambient_kubeconfig: dict[str, object], extras: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        KubernetesConnection.from_extras("k8s", extras).cluster_config()
+    assert expected in str(raised.value)
+    assert str(raised.value).startswith("connection 'k8s': ")
+
+
+@pytest.mark.parametrize(
+    "extras",
+    [
+        {},
+        {"namespace": "ml"},
+        {"cluster_context": "ctx"},
+        {"disable_verify_ssl": "false"},
+        {"in_cluster": False, "kube_config_path": "", "kube_config": ""},  # what the connection form stores
+        {"xcom_sidecar_container_image": "alpine:3"},
+    ],
+)
+def test_without_config_fields_the_ambient_kubeconfig_is_used(
+    ambient_kubeconfig: dict[str, object], extras: dict[str, object]
+) -> None:
+    assert KubernetesConnection.from_extras("k8s", extras).cluster_config().kubeconfig == ambient_kubeconfig
+
+
+def test_in_cluster_means_the_service_account_even_with_a_kubeconfig_around(
+    ambient_kubeconfig: dict[str, object],
+) -> None:
+    cluster = KubernetesConnection.from_extras("k8s", {"in_cluster": "yes"}).cluster_config()
+    assert (cluster.in_cluster, cluster.kubeconfig) == (True, None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"host": "https://10.0.0.1:6443"}, "'host' is"),
+        ({"login": "svc", "password": "s3cret-token"}, "'login', 'password' are"),
+        ({"port": 6443}, "'port' is"),
+        ({"schema": "https"}, "'schema' is"),
+    ],
+)
+async def test_fields_the_kubernetes_type_does_not_read_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    ambient_kubeconfig: dict[str, object],
+    fields: dict[str, object],
+    named: str,
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_K8S_HOSTED", json.dumps({"conn_type": "kubernetes", **fields}))
+    expected = f"connection 'k8s_hosted': {named} not read from kubernetes connections"
+    with pytest.raises(InvalidInputError, match=expected) as raised:
+        K8sHook("k8s_hosted").get_connection_settings()
+    assert "s3cret-token" not in str(raised.value)
+    with pytest.raises(InvalidInputError, match=expected):
+        await K8sHook("k8s_hosted").aget_connection_settings()
+
+
+async def test_the_hook_reads_a_real_connection_on_workers_and_in_triggers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    connection = {"conn_type": "kubernetes", "extra": {"kube_config": KUBECONFIG, "namespace": " ml "}}
+    monkeypatch.setenv("AIRFLOW_CONN_K8S_REAL", json.dumps(connection))
+    on_worker = K8sHook("k8s_real").get_connection_settings()
+    in_trigger = await K8sHook("k8s_real").aget_connection_settings()
+    assert on_worker == in_trigger
+    assert (on_worker.conn_id, on_worker.namespace, on_worker.kube_config) == ("k8s_real", "ml", KUBECONFIG)

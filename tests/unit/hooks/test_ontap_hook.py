@@ -54,13 +54,34 @@ def test_host_and_port(host: str, port: int | None, expected: str) -> None:
         ("https://cluster/api", None, "no path"),
         ("cluster:notaport", None, "'host' is not a host name"),
         ("cluster:8443", 443, "'host' names port 8443 but 'port' is 443"),
-        ("cluster", 70000, "'port' must be between 1 and 65535"),
+        ("cluster", 70000, "'port' must be a whole number between 1 and 65535, got 70000"),
+        ("cluster", 0, "'port' must be a whole number between 1 and 65535, got 0"),
+        ("cluster:0", None, "the port in 'host' must be between 1 and 65535, got 0"),
+        ("https://cluster#x", None, "no path"),
+        ("cluster one", None, "'host' contains blanks"),
     ],
 )
 def test_bad_hosts_name_the_field(host: str | None, port: int | None, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message) as raised:
         settings(host, port)
     assert str(raised.value).startswith("connection 'ontap': ")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        f"https://admin:{SECRET}@cluster.example.com",
+        f"admin:{SECRET}@cluster.example.com",
+        f"admin:{SECRET}@cluster.example.com:8443",
+        f"https://admin:{SECRET}@[fd20::5]:8443",
+        "admin@cluster.example.com",
+    ],
+)
+def test_credentials_in_the_host_are_refused_without_repeating_them(host: str) -> None:
+    with pytest.raises(InvalidInputError, match="'host' contains a user name or password") as raised:
+        settings(host)
+    assert SECRET not in str(raised.value)
+    assert "admin" not in str(raised.value)
 
 
 def test_tls_is_verified_unless_turned_off_explicitly() -> None:

@@ -1,0 +1,173 @@
+"""What both hooks share: real Airflow connections read on a worker and in a trigger, checked alike."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from netapp_dataops_airflow.exceptions import InvalidInputError
+from netapp_dataops_airflow.hooks.base import NetAppHook
+from netapp_dataops_airflow.hooks.kubernetes import K8sHook
+from netapp_dataops_airflow.hooks.ontap import OntapHook
+
+SECRET = "Sh4red-Secret-value"
+KUBECONFIG = {
+    "apiVersion": "v1",
+    "kind": "Config",
+    "clusters": [{"name": "sim", "cluster": {"server": "https://127.0.0.1:6443"}}],
+    "users": [{"name": "u", "user": {"token": SECRET}}],
+    "contexts": [{"name": "ctx", "context": {"cluster": "sim", "user": "u"}}],
+    "current-context": "ctx",
+}
+# A valid connection of each type; a test changes one thing about it.
+VALID: dict[str, dict[str, Any]] = {
+    "netapp_ontap": {
+        "conn_type": "netapp_ontap",
+        "host": "cluster.example.com",
+        "login": "admin",
+        "password": SECRET,
+        "extra": {"verify_ssl": "true"},
+    },
+    "kubernetes": {"conn_type": "kubernetes", "extra": {"kube_config": KUBECONFIG, "in_cluster": False}},
+}
+# The on/off extra of each type that a misspelling must not flip.
+FLAG = {"netapp_ontap": "verify_ssl", "kubernetes": "in_cluster"}
+HOOKS: dict[str, Callable[[str], NetAppHook[Any]]] = {"netapp_ontap": OntapHook, "kubernetes": K8sHook}
+ARG = {"netapp_ontap": "ontap_conn_id", "kubernetes": "kubernetes_conn_id"}
+
+both_types = pytest.mark.parametrize("conn_type", sorted(HOOKS))
+
+
+def define(monkeypatch: pytest.MonkeyPatch, conn_id: str, connection: dict[str, Any]) -> None:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+
+
+def with_extra(conn_type: str, **extra: Any) -> dict[str, Any]:
+    connection = json.loads(json.dumps(VALID[conn_type]))
+    connection["extra"].update(extra)
+    return connection
+
+
+async def refused(hook: NetAppHook[Any], match: str) -> str:
+    """Both ways of reading must refuse the same way; return the message."""
+    with pytest.raises(InvalidInputError, match=match) as on_worker:
+        hook.get_connection_settings()
+    with pytest.raises(InvalidInputError, match=match) as in_trigger:
+        await hook.aget_connection_settings()
+    assert str(on_worker.value) == str(in_trigger.value)
+    assert SECRET not in str(on_worker.value)
+    return str(on_worker.value)
+
+
+@both_types
+async def test_a_valid_connection_is_read_alike_on_workers_and_in_triggers(
+    monkeypatch: pytest.MonkeyPatch, conn_type: str
+) -> None:
+    define(monkeypatch, "conn_a", VALID[conn_type])
+    hook = HOOKS[conn_type]("conn_a")
+    assert hook.get_connection_settings() == await hook.aget_connection_settings()
+
+
+@both_types
+async def test_an_undefined_connection_is_named(conn_type: str) -> None:
+    message = await refused(HOOKS[conn_type]("nowhere_conn"), "connection 'nowhere_conn' is not defined")
+    assert f"create a {conn_type} connection" in message
+
+
+@pytest.mark.parametrize(
+    ("conn_type", "other"),
+    [("kubernetes", "netapp_ontap"), ("netapp_ontap", "kubernetes"), ("kubernetes", "http")],
+)
+async def test_a_connection_of_another_type_is_refused(
+    monkeypatch: pytest.MonkeyPatch, conn_type: str, other: str
+) -> None:
+    define(monkeypatch, "conn_b", {**VALID.get(other, {"extra": {}}), "conn_type": other})
+    message = await refused(HOOKS[conn_type]("conn_b"), f"connection 'conn_b' is of type '{other}'")
+    assert f"but {ARG[conn_type]} needs a '{conn_type}' connection" in message
+
+
+@both_types
+async def test_unknown_extras_are_named_with_the_known_ones(
+    monkeypatch: pytest.MonkeyPatch, conn_type: str
+) -> None:
+    misspelt = {"kubernetes": "kubeconfig_path", "netapp_ontap": "verfy_ssl"}[conn_type]
+    define(monkeypatch, "conn_c", with_extra(conn_type, **{misspelt: "false", "colour": "crimson-value"}))
+    message = await refused(HOOKS[conn_type]("conn_c"), "connection 'conn_c': unknown extra fields")
+    assert f"'{misspelt}' (did you mean" in message
+    assert "'colour'" in message
+    assert FLAG[conn_type] in message.partition("connections know")[2]
+    assert "crimson-value" not in message  # values may be secrets
+
+
+@both_types
+async def test_a_misspelt_flag_value_is_an_error(monkeypatch: pytest.MonkeyPatch, conn_type: str) -> None:
+    define(monkeypatch, "conn_d", with_extra(conn_type, **{FLAG[conn_type]: "flase"}))
+    await refused(
+        HOOKS[conn_type]("conn_d"), f"connection 'conn_d': '{FLAG[conn_type]}' must be true or false"
+    )
+
+
+@both_types
+async def test_legacy_prefixed_extras_are_read(monkeypatch: pytest.MonkeyPatch, conn_type: str) -> None:
+    connection = VALID[conn_type] | {
+        "extra": {f"extra__{conn_type}__{key}": value for key, value in VALID[conn_type]["extra"].items()}
+    }
+    define(monkeypatch, "conn_e", connection)
+    define(monkeypatch, "conn_f", VALID[conn_type])
+    legacy = await HOOKS[conn_type]("conn_e").aget_connection_settings()
+    plain = await HOOKS[conn_type]("conn_f").aget_connection_settings()
+    assert {k: v for k, v in vars(legacy).items() if k != "conn_id"} == {
+        k: v for k, v in vars(plain).items() if k != "conn_id"
+    }
+
+
+@both_types
+async def test_a_plain_extra_wins_over_its_legacy_twin(
+    monkeypatch: pytest.MonkeyPatch, conn_type: str
+) -> None:
+    flag = FLAG[conn_type]
+    define(monkeypatch, "conn_g", with_extra(conn_type, **{flag: "", f"extra__{conn_type}__{flag}": "flase"}))
+    await refused(HOOKS[conn_type]("conn_g"), f"'{flag}' must be true or false")  # empty: the legacy one
+    define(monkeypatch, "conn_h", with_extra(conn_type, **{f"extra__{conn_type}__{flag}": "flase"}))
+    assert HOOKS[conn_type]("conn_h").get_connection_settings() is not None  # the plain one is set
+
+
+@both_types
+async def test_an_extra_that_is_not_a_json_object_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, conn_type: str
+) -> None:
+    define(monkeypatch, "conn_i", VALID[conn_type] | {"extra": "{not json"})
+    await refused(HOOKS[conn_type]("conn_i"), "connection 'conn_i': 'extra' is not valid JSON")
+    define(monkeypatch, "conn_j", VALID[conn_type] | {"extra": [1, 2]})
+    await refused(HOOKS[conn_type]("conn_j"), "connection 'conn_j': 'extra' must be a JSON object")
+
+
+def test_the_kubernetes_hook_knows_every_extra_of_the_cncf_connection_type() -> None:
+    from airflow.providers.cncf.kubernetes.get_provider_info import get_provider_info as cncf_info
+
+    from netapp_dataops_airflow.hooks.kubernetes import CONFIG_FIELDS, IGNORED_FIELDS
+
+    [entry] = [e for e in cncf_info()["connection-types"] if e["connection-type"] == "kubernetes"]
+    assert set(entry["conn-fields"]) == CONFIG_FIELDS | IGNORED_FIELDS
+
+
+async def test_the_cncf_providers_other_extras_are_accepted_and_ignored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(KUBECONFIG))
+    extra = {
+        "kube_config_path": str(path),
+        "disable_tcp_keepalive": True,
+        "xcom_sidecar_container_image": "alpine:3",
+        "xcom_sidecar_container_resources": '{"requests": {"cpu": "1m"}}',
+        "extra__kubernetes__xcom_sidecar_container_security_context": "{}",
+    }
+    define(monkeypatch, "conn_k", {"conn_type": "kubernetes", "extra": extra})
+    settings = await K8sHook("conn_k").aget_connection_settings()
+    assert (await settings.acluster_config()).kubeconfig == KUBECONFIG
