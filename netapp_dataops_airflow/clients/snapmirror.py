@@ -248,7 +248,13 @@ class ClusterPoll:
         )
 
     def client(self) -> OntapClient:
-        """Return a client on the poll's session, its retries paced by the current poll interval."""
+        """Return a client on the poll's session, its retries paced by the interval of the latest poll.
+
+        Waits call this after every poll that ends their transfer: it must not look at every wait.
+        """
+        return self._client[1] if self._client is not None else self._paced()
+
+    def _paced(self) -> OntapClient:
         interval = self.poller.interval or self.poller.min_interval
         if self._client is None or self._client[0] != interval:
             retry = retry_policy(interval)
@@ -257,7 +263,7 @@ class ClusterPoll:
 
     async def _fetch(self, uuids: frozenset[str]) -> dict[str, Relationship | BaseException]:
         try:
-            return await read_relationships(self.client(), uuids)
+            return await read_relationships(self._paced(), uuids)
         except ApiError:
             raise
         except Exception as exc:  # an answer the client could not read, or a bug: end every wait, say why
