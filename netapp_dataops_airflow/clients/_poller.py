@@ -112,6 +112,11 @@ class BatchedPoller(Generic[K, V]):
         """How many waits the poller serves."""
         return len(self._subscriptions)
 
+    @property
+    def interval(self) -> float | None:
+        """Seconds between polls now: the shortest interval among the waiters (``None`` without any)."""
+        return self._interval()
+
     @contextlib.asynccontextmanager
     async def watch(self, key: K, interval: float) -> AsyncIterator[Subscription[K, V]]:
         """Receive every poll's result for ``key`` while inside the block.

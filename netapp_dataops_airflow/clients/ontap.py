@@ -210,6 +210,19 @@ def _error(result: HttpResult, what: str) -> OntapError:
     return OntapError(text, status=result.status, code=code, target=target)
 
 
+def _object(result: HttpResult, what: str) -> dict[str, Any]:
+    """Return the JSON object of a successful answer; anything else (a proxy's page, a cut body) raises."""
+    body = result.json
+    if isinstance(body, dict):
+        return body
+    text = result.text.strip()
+    shown = repr(text[:80]) if text else "an empty body"
+    raise OntapError(
+        f"{what}: ONTAP answered HTTP {result.status} with something other than a JSON object: {shown}",
+        status=result.status,
+    )
+
+
 def _transient(result: HttpResult) -> bool:
     return default_transient_status(result) or str(_dig(result.json, "error", "code")) in WAIT_AND_RETRY_CODES
 
@@ -289,7 +302,7 @@ class OntapClient:
         records: list[dict[str, Any]] = []
         next_params: dict[str, str] | None = params
         while next_params is not None:
-            body = (await self._call("GET", path, what, params=next_params)).json or {}
+            body = _object(await self._call("GET", path, what, params=next_params), what)
             records.extend(r for r in body.get("records", []) if isinstance(r, dict))
             href = _dig(body, "_links", "next", "href")
             next_params = dict(parse_qsl(urlsplit(href).query)) if isinstance(href, str) else None
@@ -308,7 +321,7 @@ class OntapClient:
         uuid = check_uuid(uuid)
         what = f"reading SnapMirror relationship {uuid}"
         result = await self._call("GET", f"{RELATIONSHIPS}/{uuid}", what, params={"fields": fields})
-        return Relationship.from_record(result.json or {})
+        return Relationship.from_record(_object(result, what))
 
     async def list_relationships(
         self,
@@ -395,7 +408,7 @@ class OntapClient:
         what = f"reading transfer {transfer} of SnapMirror relationship {uuid}"
         path = f"{RELATIONSHIPS}/{uuid}/transfers/{transfer}"
         result = await self._call("GET", path, what, params={"fields": TRANSFER_FIELDS})
-        return Transfer.from_record(result.json or {})
+        return Transfer.from_record(_object(result, what))
 
     async def list_transfers(self, relationship_uuid: str) -> list[Transfer]:
         """List a relationship's active and recently finished transfers."""

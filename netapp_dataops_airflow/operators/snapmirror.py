@@ -35,6 +35,13 @@ from airflow.sdk import Context
 
 from netapp_dataops_airflow.clients._values import whole_number
 from netapp_dataops_airflow.clients.ontap import OntapClient, Relationship, Transfer, check_uuid
+from netapp_dataops_airflow.clients.snapmirror import (
+    abort_transfer,
+    check_poll_interval,
+    failure_reason,
+    run_with_client,
+    transfer_result,
+)
 from netapp_dataops_airflow.exceptions import (
     InvalidInputError,
     OntapError,
@@ -43,14 +50,7 @@ from netapp_dataops_airflow.exceptions import (
 )
 from netapp_dataops_airflow.hooks.ontap import OntapConnection, OntapHook
 from netapp_dataops_airflow.operators.base import NetAppOperator
-from netapp_dataops_airflow.triggers.snapmirror import (
-    DEFAULT_POLL_INTERVAL,
-    SnapMirrorTransferTrigger,
-    abort_transfer,
-    check_poll_interval,
-    failure_reason,
-    transfer_result,
-)
+from netapp_dataops_airflow.triggers.snapmirror import DEFAULT_POLL_INTERVAL, SnapMirrorTransferTrigger
 
 STATE_KEY = "snapmirror_transfer"
 # A stand-in transfer UUID for checking the trigger's kwargs before one exists.
@@ -157,6 +157,8 @@ class Started:
     transfer_uuid: str
     adopted: bool
     finished: Transfer | None = None
+    # When the transfer before ours had ended, as read before the POST (see the trigger).
+    previous_end_time: str | None = None
 
 
 class SnapMirrorUpdateOperator(NetAppOperator):
@@ -215,12 +217,19 @@ class SnapMirrorUpdateOperator(NetAppOperator):
                 record = StoredTransfer(relationship_uuid, transfer_uuid, adopted, try_number)
                 store.set(STATE_KEY, asdict(record))
 
-        started = settings.run(lambda client: self._start(client, settings, request, earlier, remember))
+        started = run_with_client(
+            settings, lambda client: self._start(client, settings, request, earlier, remember)
+        )
         if started.finished is not None:
             return self._report(context, started.relationship, started.finished, started)
         self.defer_to(
             self._trigger(
-                started.relationship.uuid, started.transfer_uuid, poll_interval, deadline, started.adopted
+                started.relationship.uuid,
+                started.transfer_uuid,
+                poll_interval,
+                deadline,
+                started.adopted,
+                started.previous_end_time,
             )
         )
 
@@ -231,6 +240,7 @@ class SnapMirrorUpdateOperator(NetAppOperator):
         poll_interval: float,
         deadline: float | None,
         adopted: bool,
+        previous_end_time: str | None = None,
     ) -> SnapMirrorTransferTrigger:
         return SnapMirrorTransferTrigger(
             self.ontap_conn_id,
@@ -240,6 +250,7 @@ class SnapMirrorUpdateOperator(NetAppOperator):
             deadline=deadline,
             # An adopted transfer belongs to someone else: killing this task must not abort it.
             cancel_on_kill=self.cancel_on_kill and not adopted,
+            previous_end_time=previous_end_time,
         )
 
     async def _start(
@@ -369,14 +380,21 @@ class SnapMirrorUpdateOperator(NetAppOperator):
             )
 
     async def _started(self, client: OntapClient, relationship: Relationship, transfer_uuid: str) -> Started:
-        """Read the new transfer once: a fast one may be over already (no need to defer then)."""
+        """Read the new transfer once: a fast one may be over already (no need to defer then).
+
+        ``relationship`` is as read before the POST: its last transfer is the one before ours.
+        """
+        previous = relationship.transfer
+        before = previous.end_time if previous is not None and previous.terminal else None
+        previous_end_time = before.isoformat() if before is not None else None
         try:
             transfer = await client.get_transfer(relationship.uuid, transfer_uuid)
         except OntapError as exc:
             if exc.status != 404:  # ONTAP may not list a queued transfer yet: the trigger will
                 raise
-            return Started(relationship, transfer_uuid, adopted=False)
-        return Started(relationship, transfer_uuid, False, transfer if transfer.terminal else None)
+            return Started(relationship, transfer_uuid, adopted=False, previous_end_time=previous_end_time)
+        finished = transfer if transfer.terminal else None
+        return Started(relationship, transfer_uuid, False, finished, previous_end_time)
 
     def _report(
         self, context: Context, relationship: Relationship, transfer: Transfer, started: Started
@@ -434,7 +452,7 @@ class SnapMirrorUpdateOperator(NetAppOperator):
                 return note, relationship, None
 
         settings = OntapHook(self.ontap_conn_id).get_connection_settings()
-        note, relationship, transfer = settings.run(settle)
+        note, relationship, transfer = run_with_client(settings, settle)
         if note is not None:
             self.log.info("%s after the deadline", note)
         elif not abort:

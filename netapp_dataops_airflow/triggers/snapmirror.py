@@ -5,7 +5,8 @@ of the POST that started it, or from the relationship when an already running tr
 adopted), never by "the relationship's latest transfer": right after a POST, ONTAP may still
 report the previous transfer's success.
 
-Every wait on a cluster shares one poll (:mod:`.snapmirror_poller`): the relationship record
+Every wait on a cluster shares one poll
+(:func:`~netapp_dataops_airflow.clients.snapmirror.watch_relationship`): the relationship record
 shows the current transfer's state and bytes; once it no longer names ours, our transfer is read
 by its UUID, once, for the outcome.
 """
@@ -16,77 +17,28 @@ import dataclasses
 import time
 from typing import Any
 
-from netapp_dataops_airflow.clients.ontap import OntapClient, Relationship, Transfer, check_uuid
-from netapp_dataops_airflow.exceptions import ApiError, InvalidInputError, NetAppDataOpsError, OntapError
+from netapp_dataops_airflow.clients._poller import PollTrouble
+from netapp_dataops_airflow.clients.ontap import Relationship, Transfer, check_uuid, parse_time
+from netapp_dataops_airflow.clients.snapmirror import (
+    RelationshipWatch,
+    abort_transfer,
+    check_poll_interval,
+    cluster_client,
+    failure_reason,
+    is_transient,
+    size,
+    summary_is_ours,
+    transfer_result,
+    watch_relationship,
+)
+from netapp_dataops_airflow.exceptions import ApiError, InvalidInputError, NetAppDataOpsError
 from netapp_dataops_airflow.hooks.ontap import OntapHook
 from netapp_dataops_airflow.triggers.base import Event, NetAppTrigger
-from netapp_dataops_airflow.triggers.snapmirror_poller import PollTrouble, is_transient, watch_relationship
 
 DEFAULT_POLL_INTERVAL = 30.0
-# Answers to an abort that mean "nothing left to abort": already ended, or unknown.
-_ABORT_TOO_LATE = frozenset({"13303849", "4"})
 # Polls in a row that may fail to find our transfer before the wait ends (a stale read right
 # after the POST, or an ONTAP before 9.10, which forgets finished transfers).
 NOT_FOUND_LIMIT = 3
-
-
-def check_poll_interval(value: Any) -> float:
-    """Return ``value`` as a positive number of seconds; otherwise raise :class:`InvalidInputError`."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = 0.0
-    if not seconds > 0 or seconds == float("inf"):
-        raise InvalidInputError(f"poll_interval must be a positive number of seconds, got {value!r}")
-    return seconds
-
-
-def size(count: int | None) -> str:
-    """Format a byte count for people: ``1.5 GiB``."""
-    if count is None:
-        return "an unknown amount"
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
-def transfer_result(relationship: Relationship, transfer: Transfer, transfer_uuid: str) -> dict[str, Any]:
-    """Describe a finished transfer in plain JSON (the task's XCom, less ``adopted``)."""
-    return {
-        "relationship_uuid": relationship.uuid,
-        "transfer_uuid": transfer_uuid,
-        "state": transfer.state,
-        "bytes_transferred": transfer.bytes_transferred,
-        "end_time": transfer.end_time.isoformat() if transfer.end_time is not None else None,
-        "duration_seconds": transfer.duration_seconds,
-        "snapshot": transfer.snapshot,
-        "source_path": relationship.source_path,
-        "destination_path": relationship.destination_path,
-    }
-
-
-def failure_reason(relationship: Relationship, transfer: Transfer) -> str:
-    """ONTAP's own words for why a transfer failed or was aborted."""
-    reason = transfer.error_message or f"ONTAP reports the transfer {transfer.state}"
-    if transfer.error_code:
-        reason += f" (ONTAP code {transfer.error_code})"
-    if relationship.unhealthy_reasons:
-        reason += "; relationship unhealthy: " + " / ".join(relationship.unhealthy_reasons)
-    return reason
-
-
-async def abort_transfer(client: OntapClient, relationship_uuid: str, transfer_uuid: str) -> str:
-    """Abort a transfer; return what happened, in a sentence (an already ended one is left alone)."""
-    try:
-        await client.abort_transfer(relationship_uuid, transfer_uuid)
-    except OntapError as exc:
-        if exc.code in _ABORT_TOO_LATE:
-            return f"SnapMirror transfer {transfer_uuid} had already ended; nothing to abort"
-        raise
-    return f"Aborted SnapMirror transfer {transfer_uuid} of relationship {relationship_uuid}"
 
 
 # Bytes-only progress lines per wait at most this often (state changes are logged at once).
@@ -109,6 +61,9 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
     :param deadline: POSIX timestamp after which the trigger yields ``timeout``; ``None``: no limit.
     :param cancel_on_kill: abort the transfer when the user marks the task failed while it waits
         (an ended transfer is left as it is: ONTAP refuses to abort it).
+    :param previous_end_time: when the relationship's previous transfer had ended as ours was
+        started (ISO 8601, as ONTAP reported it; ``None``: it showed none). ONTAP before 9.10
+        forgets finished transfers; a last-transfer summary that ended later is then ours.
     """
 
     def __init__(
@@ -120,12 +75,20 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
         *,
         deadline: float | None = None,
         cancel_on_kill: bool = True,
+        previous_end_time: str | None = None,
     ) -> None:
         super().__init__(deadline=deadline, cancel_on_kill=cancel_on_kill)
         self.ontap_conn_id = ontap_conn_id
         self.relationship_uuid = check_uuid(relationship_uuid)
         self.transfer_uuid = check_uuid(transfer_uuid, "transfer")
         self.poll_interval = check_poll_interval(poll_interval)
+        self.previous_end_time = previous_end_time
+        self._previous_end = parse_time(previous_end_time)
+        if previous_end_time is not None and self._previous_end is None:
+            raise InvalidInputError(
+                f"previous_end_time must be an ISO 8601 time such as 2024-05-01T12:00:00+00:00, "
+                f"got {previous_end_time!r}"
+            )
         self._logged: tuple[str, int | None] | None = None
         self._logged_at = 0.0
 
@@ -152,7 +115,7 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
                 if isinstance(update, PollTrouble):
                     self.log.warning("%s", update.message)
                     continue
-                transfer = await self._our_transfer(watch.client, update, seen_active)
+                transfer = await self._our_transfer(watch, update, seen_active)
                 if isinstance(transfer, PollTrouble):
                     self.log.warning("%s", transfer.message)
                     continue
@@ -160,7 +123,7 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
                     missing += 1
                     if missing >= NOT_FOUND_LIMIT:
                         raise NetAppDataOpsError(
-                            f"{self.describe()} is unknown to ONTAP on {watch.client.base_url} "
+                            f"{self.describe()} is unknown to ONTAP on {watch.base_url} "
                             f"(not found in {missing} polls; ONTAP before 9.10 forgets finished transfers)"
                         )
                     continue
@@ -172,7 +135,7 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
                 return self._finished(update, transfer)
 
     async def _our_transfer(
-        self, client: OntapClient, relationship: Relationship, seen_active: bool
+        self, watch: RelationshipWatch, relationship: Relationship, seen_active: bool
     ) -> Transfer | PollTrouble | None:
         """Our transfer's state: from the relationship while it is current, else read by UUID.
 
@@ -182,15 +145,14 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
         if current is not None and current.uuid == self.transfer_uuid:
             return current
         try:
-            return await client.get_transfer(self.relationship_uuid, self.transfer_uuid)
+            return await watch.client().get_transfer(self.relationship_uuid, self.transfer_uuid)
         except ApiError as exc:
             if is_transient(exc):
                 return PollTrouble(f"reading {self.describe()} failed ({exc}); trying again")
             if exc.status != 404:
                 raise
-        # ONTAP before 9.10 keeps no finished transfers. We saw ours run and nothing runs now:
-        # the relationship's summary of its last transfer is ours.
-        if seen_active and current is not None and current.uuid is None and current.terminal:
+        # ONTAP before 9.10 keeps no finished transfers: its summary of the last one may be ours.
+        if current is not None and summary_is_ours(current, self._previous_end, seen_running=seen_active):
             return dataclasses.replace(current, uuid=self.transfer_uuid)
         return None
 
@@ -233,6 +195,6 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
     async def cancel(self) -> None:
         """Abort the transfer (the task was marked failed); ONTAP refuses it once the transfer ended."""
         settings = await OntapHook(self.ontap_conn_id).aget_connection_settings()
-        async with settings.session_client() as client:
+        async with cluster_client(settings) as client:
             message = await abort_transfer(client, self.relationship_uuid, self.transfer_uuid)
         self.log.info("%s", message)

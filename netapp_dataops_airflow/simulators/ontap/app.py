@@ -19,7 +19,7 @@ from netapp_dataops_airflow.simulators.ontap import errors
 from netapp_dataops_airflow.simulators.ontap.control import PREFIX, control_routes
 from netapp_dataops_airflow.simulators.ontap.errors import OntapApiError
 from netapp_dataops_airflow.simulators.ontap.models import OntapBackend
-from netapp_dataops_airflow.simulators.ontap.responses import OntapResponses, hal
+from netapp_dataops_airflow.simulators.ontap.responses import HAL_JSON, OntapResponses, hal
 
 REALM = 'Basic realm="ONTAP simulator"'
 
@@ -61,6 +61,8 @@ def make_app(backend: OntapBackend, *, username: str, password: str) -> web.Appl
         if fault.kind == "stall":
             await asyncio.sleep(fault.seconds)
             return await handler(request)
+        if fault.kind == "garble":
+            return web.Response(status=200, text=fault.body, content_type=HAL_JSON)
         if fault.kind == "drop":
             assert request.transport is not None
             request.transport.close()

@@ -12,7 +12,7 @@ method, so a test in another process can do what an in-process test does in Pyth
 ``PUT /_simulator/job-seconds``             ``{"seconds"}``
 ``PUT /_simulator/page-size``               ``{"records"}``: page collections (``null``: don't)
 ``POST /_simulator/advance``                ``{"seconds"}``: move the simulated clock on
-``POST /_simulator/faults``                 ``{"kind", "method"?, "path"?, "times"?, "status"?, ...}``
+``POST /_simulator/faults``                 ``{"kind", "method"?, "path"?, "times"?, "body"?, ...}``
 ``DELETE /_simulator/faults``               drop pending faults
 ``GET /_simulator/state``                   every object as the API renders it, plus settings and faults
 ``GET /_simulator/requests``                the API requests received, oldest first (``"GET /api/..."``)

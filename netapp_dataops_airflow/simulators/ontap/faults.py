@@ -5,7 +5,9 @@ A fault matches requests by method and path prefix and fires a fixed number of t
 * ``error``: answer with ``status`` and an ONTAP error envelope (``code``, ``message``), e.g. a 500
   or one of the "wait and retry" codes;
 * ``drop``: close the connection without answering;
-* ``stall``: wait ``seconds`` and then answer normally.
+* ``stall``: wait ``seconds`` and then answer normally;
+* ``garble``: answer HTTP 200 with ``body`` as it is (by default JSON cut short), as a proxy's page or
+  a broken middlebox would; clients must not take it for an empty answer.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 
 from netapp_dataops_airflow.simulators.ontap import errors
 
-FAULT_KINDS = ("error", "drop", "stall")
+FAULT_KINDS = ("error", "drop", "stall", "garble")
+# What a garbled answer says by default: a collection cut off mid-record.
+GARBLED_BODY = '{"records": [{"uuid": "'
 
 
 @dataclass
@@ -29,6 +33,7 @@ class Fault:
     code: str = errors.INTERNAL_ERROR
     message: str = "Internal error (injected by the simulator)."
     seconds: float = 0.0
+    body: str = GARBLED_BODY
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import datetime
 import functools
+import itertools
 import threading
 import uuid as uuid_module
 from collections.abc import Callable
@@ -31,6 +32,8 @@ ASYNC_MIRROR_STATES = ("snapmirrored", "uninitialized", "broken_off", "paused")
 SYNC_MIRROR_STATES = ("in_sync", "out_of_sync", "synchronizing", "uninitialized", "broken_off", "paused")
 # Finished transfers stay listed this long (ONTAP 9.10+); finished jobs are deleted after 300 s.
 TRANSFER_RETENTION_SECONDS = 24 * 3600
+# Before this release ONTAP lists active transfers only: a finished one is gone (404) at once.
+KEEPS_FINISHED_TRANSFERS_FROM = (9, 10)
 JOB_RETENTION_SECONDS = 300.0
 ANOTHER_TRANSFER = "Another transfer is in progress."
 # The request log keeps this many entries (a long-running demo server must not grow without bound).
@@ -60,6 +63,11 @@ class Cluster:
     name: str
     uuid: str = field(default_factory=new_uuid)
     version: str = "9.14.1"
+
+    @property
+    def keeps_finished_transfers(self) -> bool:
+        """Whether finished transfers stay readable (9.10 and later) or are forgotten at once."""
+        return _release(self.version) >= KEEPS_FINISHED_TRANSFERS_FROM
 
 
 @dataclass
@@ -499,20 +507,25 @@ class OntapBackend:
 
     @_locked
     def list_transfers(self, relationship_uuid: str) -> list[Transfer]:
-        """Active transfers and those that ended within the retention window (queued excluded)."""
+        """Active transfers and those that ended within the retention window (queued excluded).
+
+        Before ONTAP 9.10 the window is empty: only active transfers are listed.
+        """
         relationship = self.get_relationship(relationship_uuid)
         cutoff = self.clock.now() - datetime.timedelta(seconds=TRANSFER_RETENTION_SECONDS)
         return [
             transfer
             for transfer in relationship.transfers.values()
-            if transfer.state != "queued" and (transfer.end_time is None or transfer.end_time >= cutoff)
+            if transfer.state != "queued"
+            and (transfer.end_time is None or transfer.end_time >= cutoff)
+            and (transfer.active or self.cluster.keeps_finished_transfers)
         ]
 
     @_locked
     def get_transfer(self, relationship_uuid: str, transfer_uuid: str) -> Transfer:
-        """One transfer of a relationship; 404 if either is unknown."""
+        """One transfer of a relationship; 404 if either is unknown, or it ended before ONTAP 9.10."""
         transfer = self.get_relationship(relationship_uuid).transfers.get(transfer_uuid)
-        if transfer is None:
+        if transfer is None or not (transfer.active or self.cluster.keeps_finished_transfers):
             raise errors.not_found()
         return transfer
 
@@ -579,6 +592,17 @@ class OntapBackend:
         if job is None:
             raise errors.not_found()
         return job
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """``"9.8"`` or ``"9.14.1P3"`` as comparable numbers: ``(9, 8)``, ``(9, 14, 1)``."""
+    numbers = []
+    for part in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
 
 
 def _svm_of(path: str) -> str:

@@ -156,6 +156,25 @@ async def test_not_found_and_malformed_uuid(ontap: OntapSimulator, client: Ontap
     assert ontap.backend.faults.pending() == []
 
 
+@pytest.mark.parametrize("body", ['{"records": [{"uuid": "', "<html>Please log in</html>", ""])
+async def test_an_answer_that_is_no_json_object_is_an_error_not_an_empty_answer(
+    ontap: OntapSimulator, client: OntapClient, body: str
+) -> None:
+    rel = ontap.backend.add_relationship("src:vol", "dst:vol")
+    reads = [
+        lambda: client.list_relationships(uuids=[rel.uuid]),
+        lambda: client.get_relationship(rel.uuid),
+        lambda: client.get_transfer(rel.uuid, MISSING),
+    ]
+    for read in reads:
+        ontap.backend.inject_fault("garble", body=body)
+        with pytest.raises(
+            OntapError, match="ONTAP answered HTTP 200 with something other than a JSON object"
+        ):
+            await read()
+    assert ontap.backend.faults.pending() == []
+
+
 async def test_bad_credentials_are_401_and_never_leak_the_password(
     ontap: OntapSimulator, pool: SessionPool
 ) -> None:

@@ -34,7 +34,7 @@ def test_decorated_task_updates_and_passes_the_result_on(cluster: OntapSimulator
 
     @dag(dag_id="snapmirror_decorator_success", schedule=None)
     def pipeline() -> None:
-        @task.netapp_snapmirror(poll_interval=0.1)
+        @task.netapp_snapmirror(poll_interval=1)
         def mirror(volume: str) -> str:
             return f"svm_dr:{volume}_dst"
 
@@ -70,7 +70,7 @@ def test_decorated_task_with_options(cluster: OntapSimulator) -> None:
 
     @dag(dag_id="snapmirror_decorator_options", schedule=None)
     def pipeline() -> None:
-        @task.netapp_snapmirror(poll_interval=0.1)
+        @task.netapp_snapmirror(poll_interval=1)
         def mirror() -> dict[str, Any]:
             return {"relationship": relationship, "source_snapshot": "nightly.0", "throttle": 512}
 
@@ -115,7 +115,7 @@ def test_decorated_task_refuses_a_bad_spec_before_starting(
 def test_operator_dag_success(cluster: OntapSimulator) -> None:
     @dag(dag_id="snapmirror_operator_success", schedule=None)
     def pipeline() -> None:
-        SnapMirrorUpdateOperator(task_id="update", relationship="svm_dr:data_dst", poll_interval=0.1)
+        SnapMirrorUpdateOperator(task_id="update", relationship="svm_dr:data_dst", poll_interval=1)
 
     result = run_dag(pipeline())
     assert result.state == "success", result.log_text
@@ -127,7 +127,7 @@ def test_operator_dag_failure_reports_ontaps_message(cluster: OntapSimulator) ->
 
     @dag(dag_id="snapmirror_operator_failure", schedule=None)
     def pipeline() -> None:
-        update = SnapMirrorUpdateOperator(task_id="update", relationship="svm_dr:data_dst", poll_interval=0.1)
+        update = SnapMirrorUpdateOperator(task_id="update", relationship="svm_dr:data_dst", poll_interval=1)
 
         @task
         def after() -> None:

@@ -26,6 +26,7 @@ from snapmirror_testkit import (
     task_context,
 )
 
+from netapp_dataops_airflow.clients.snapmirror import MIN_POLL_INTERVAL
 from netapp_dataops_airflow.exceptions import (
     ApiError,
     DeadlineExceededError,
@@ -55,7 +56,7 @@ RESULT_KEYS = {
 
 
 def operator(relationship: str, **options: Any) -> SnapMirrorUpdateOperator:
-    options.setdefault("poll_interval", 0.05)
+    options.setdefault("poll_interval", MIN_POLL_INTERVAL)
     return SnapMirrorUpdateOperator(
         task_id="update", relationship=relationship, ontap_conn_id=CONN_ID, **options
     )
@@ -142,6 +143,34 @@ def test_a_transfer_that_failed_at_once_fails_the_task(ontap_threaded: OntapSimu
     ontap_threaded.backend.add_relationship("src:vol", "dst:vol")
     with pytest.raises(OperationFailedError, match=r"failed: Transfer failed\. \(ONTAP code 13303844\)"):
         operator("dst:vol").execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("outcome", ["success", "failed"])
+def test_ontap_9_8_a_transfer_over_before_the_first_poll_reports_its_real_outcome(
+    ontap_threaded: OntapSimulator, outcome: str
+) -> None:
+    ontap = ontap_threaded
+    ontap.backend.set_cluster(version="9.8.0")
+    rel = ontap.backend.add_relationship("src:vol", "dst:vol", size_bytes=8192)
+    earlier = ontap.backend.start_transfer(rel.uuid)  # the one before ours
+    ontap.backend.advance(3600)
+    ontap.backend.get_relationship(rel.uuid)  # bring it to its end
+    ontap.backend.advance(5)  # ONTAP tells transfers apart by end time, to the second
+    ontap.backend.set_transfer_settings(duration=0, outcome=outcome)
+    context = task_context(MemoryStateStore())
+    op = operator("dst:vol")
+    # Over at once, and forgotten at once: the operator's read of it finds nothing, so it defers.
+    trigger = deferred(op, context)
+    assert earlier.end_time is not None
+    assert trigger.previous_end_time == earlier.end_time.replace(microsecond=0).isoformat()
+    if outcome == "success":
+        result = resumed(op, context, trigger)
+        assert (result["state"], result["bytes_transferred"]) == ("success", 8192)
+    else:
+        with pytest.raises(
+            OperationFailedError, match=r"Update operation failed\. Reason: Transfer failed\."
+        ):
+            resumed(op, context, trigger)
 
 
 def test_an_uninitialized_relationship_is_initialized(ontap_threaded: OntapSimulator) -> None:
@@ -326,7 +355,8 @@ DEADLINE = "deadline must be a positive timedelta or number of seconds, got "
         ("dst:vol", {"source_snapshot": "hourly.0\n"}, SNAPSHOT_NAME),
         ("dst:vol", {"source_snapshot": "s" * 256}, SNAPSHOT_NAME),
         ("dst:vol", {"source_snapshot": 5}, SNAPSHOT_NAME),
-        ("dst:vol", {"poll_interval": 0}, "poll_interval must be a positive number"),
+        ("dst:vol", {"poll_interval": 0}, "poll_interval must be at least 1 seconds, got 0"),
+        ("dst:vol", {"poll_interval": "0.5"}, "poll_interval must be at least 1 seconds, got '0.5'"),
         ("dst:vol", {"deadline": -1}, DEADLINE),
         ("dst:vol", {"deadline": 0}, DEADLINE),
         ("dst:vol", {"deadline": "soon"}, DEADLINE),

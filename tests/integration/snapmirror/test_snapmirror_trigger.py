@@ -22,10 +22,13 @@ from snapmirror_testkit import (
     until,
 )
 
-from netapp_dataops_airflow.simulators.ontap import OntapSimulator, Relationship
+from netapp_dataops_airflow.clients._shared import registry
+from netapp_dataops_airflow.clients.snapmirror import MIN_POLL_INTERVAL
+from netapp_dataops_airflow.exceptions import InvalidInputError
+from netapp_dataops_airflow.simulators.ontap import OntapSimulator, Relationship, records
 from netapp_dataops_airflow.triggers.snapmirror import SnapMirrorTransferTrigger
 
-POLL = 0.05
+POLL = MIN_POLL_INTERVAL
 
 
 def start(ontap: OntapSimulator, relationship: Relationship | None = None) -> tuple[str, str]:
@@ -33,6 +36,14 @@ def start(ontap: OntapSimulator, relationship: Relationship | None = None) -> tu
     relationship = relationship or ontap.backend.add_relationship("src:vol", "dst:vol", size_bytes=1 << 30)
     transfer = ontap.backend.start_transfer(relationship.uuid)
     return relationship.uuid, transfer.uuid
+
+
+def last_end_time(ontap: OntapSimulator, relationship: Relationship) -> str:
+    """The end of the relationship's last transfer, as the cluster reports it (what the operator passes)."""
+    record = records.relationship_record(
+        ontap.backend.get_relationship(relationship.uuid), ontap.backend.cluster, ontap.backend.clock.now()
+    )
+    return str(record["transfer"]["end_time"])
 
 
 def trigger_for(ids: tuple[str, str], **options: object) -> SnapMirrorTransferTrigger:
@@ -201,12 +212,9 @@ async def test_a_newer_transfer_is_not_mistaken_for_ours(ontap: OntapSimulator) 
 
 
 async def test_ontap_that_forgets_finished_transfers(ontap: OntapSimulator) -> None:
-    """Before 9.10 a finished transfer is gone; the relationship's summary of it is used instead."""
+    """Before 9.10 a finished transfer is gone; the summary of the one we saw running is used instead."""
+    ontap.backend.set_cluster(version="9.8.0")
     ids = start(ontap)
-    transfer_path = f"{RELATIONSHIPS}/{ids[0]}/transfers/{ids[1]}"
-    ontap.backend.inject_fault(
-        "error", status=404, code="4", message="entry doesn't exist", path=transfer_path, times=-1
-    )
     waiting = asyncio.create_task(only_event(trigger_for(ids)))
     await until(lambda: len(polls(ontap)) >= 1)
     ontap.backend.advance(3600)
@@ -216,13 +224,13 @@ async def test_ontap_that_forgets_finished_transfers(ontap: OntapSimulator) -> N
 
 
 async def test_many_waits_share_one_request_per_poll_interval(ontap: OntapSimulator) -> None:
-    interval = 0.2
+    interval = POLL
     relationships = [ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}") for i in range(40)]
     waits = [start(ontap, relationship) for relationship in relationships]
     triggers = [SnapMirrorTransferTrigger(CONN_ID, *ids, poll_interval=interval) for ids in waits]
     began = time.monotonic()
     running = [asyncio.create_task(only_event(trigger)) for trigger in triggers]
-    await until(lambda: len(polls(ontap)) >= 5, timeout=30)
+    await until(lambda: len(polls(ontap)) >= 3, timeout=30)
     elapsed = time.monotonic() - began
     batched = polls(ontap)
     assert len(batched) <= elapsed / interval + 1  # one request per interval, not one per wait
@@ -248,6 +256,109 @@ async def test_waits_on_other_poll_intervals_share_the_shortest(ontap: OntapSimu
     assert slow[0] in polls(ontap)[-1]
     ontap.backend.advance(3600)
     assert [event["status"] for event in await asyncio.gather(*running)] == ["success", "success"]
+
+
+async def test_a_shorter_interval_wakes_a_poll_sleeping_for_a_longer_one(ontap: OntapSimulator) -> None:
+    slow, fast = start(ontap), start(ontap, ontap.backend.add_relationship("src:b", "dst:b"))
+    shared = await registry()
+    waiting = asyncio.create_task(only_event(SnapMirrorTransferTrigger(CONN_ID, *slow, poll_interval=60)))
+    await until(lambda: len(shared.keys()) == 2)  # the cluster's session and its poll
+    await asyncio.sleep(0.1)  # let the poll settle into its 60 s sleep
+    assert polls(ontap) == []
+    ontap.backend.advance(3600)
+    # Without the wake-up this would wait out the minute.
+    event = await asyncio.wait_for(only_event(trigger_for(fast)), 30)
+    assert event["status"] == "success"
+    assert (await waiting)["status"] == "success"  # the same tick served the slow wait too
+    assert len(polls(ontap)) == 1
+
+
+async def test_a_changed_password_replaces_the_clusters_poll_instead_of_adding_one(
+    ontap: OntapSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = await registry()
+    first = start(ontap)
+    waiting = asyncio.create_task(only_event(trigger_for(first)))
+    await until(lambda: len(polls(ontap)) >= 1)
+    rotated = "rotated-" + PASSWORD
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap, password=rotated))
+    second = start(ontap, ontap.backend.add_relationship("src:b", "dst:b"))
+    event = await only_event(trigger_for(second))
+    # The simulated cluster still wants the old password: the new poll's first read says so.
+    assert event["status"] == "error"
+    assert "HTTP 401" in event["message"]
+    # The new poll replaced the first under the cluster's one key (and closed with its only wait);
+    # the first serves its wait to the end, retired. Keys never grow with passwords.
+    in_use = shared.keys()
+    assert [key[0] for key in in_use] == ["ontap sessions"]  # type: ignore[index]
+    assert rotated not in repr(in_use)
+    assert PASSWORD not in repr(in_use)
+    ontap.backend.advance(3600)
+    assert (await waiting)["status"] == "success"  # the first wait kept the poll it had
+    assert shared.keys() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (None, 'something other than a JSON object: \'{"records": [{"uuid": "\''),
+        ('{"records": [{"uuid": "%s", "transfer": {"bytes_transferred": "lots"}}]}', "unexpected ValueError"),
+    ],
+    ids=["cut-short", "wrong-shape"],
+)
+async def test_a_garbled_answer_ends_every_wait_on_the_cluster_with_the_cause(
+    ontap: OntapSimulator, body: str | None, expected: str
+) -> None:
+    waits = [start(ontap), start(ontap, ontap.backend.add_relationship("src:b", "dst:b"))]
+    garbled = {} if body is None else {"body": body % waits[0][0]}
+    ontap.backend.inject_fault("garble", method="GET", path=RELATIONSHIPS, times=-1, **garbled)
+    events = await asyncio.gather(*(only_event(trigger_for(ids)) for ids in waits))
+    assert [event["status"] for event in events] == ["error", "error"]
+    for event in events:
+        assert "SnapMirror relationships" in event["message"]
+        assert expected in event["message"]
+        assert PASSWORD not in event["message"]
+    assert len(polls(ontap)) == 1  # one poll failed for both; neither waited for another
+
+
+@pytest.mark.parametrize("outcome", ["success", "failed"])
+async def test_ontap_9_8_a_transfer_over_before_the_first_poll_has_its_real_outcome(
+    ontap: OntapSimulator, outcome: str
+) -> None:
+    """ONTAP before 9.10 forgets a finished transfer; the relationship's summary of it is ours."""
+    ontap.backend.set_cluster(version="9.8.0")
+    relationship = ontap.backend.add_relationship("src:vol", "dst:vol", size_bytes=1 << 20)
+    start(ontap, relationship)
+    ontap.backend.advance(3600)  # an earlier transfer, over long ago
+    previous_end = last_end_time(ontap, relationship)
+    ontap.backend.set_transfer_settings(duration=60, outcome=outcome)
+    ids = start(ontap, relationship)
+    ontap.backend.advance(60)  # ours ends before anyone polls
+    transfer_path = f"{RELATIONSHIPS}/{ids[0]}/transfers/{ids[1]}"
+    event = await only_event(trigger_for(ids, previous_end_time=previous_end))
+
+    assert ontap.backend.requests_matching("GET", transfer_path)  # asked first: gone
+    assert event["status"] == outcome
+    assert event["result"]["state"] == outcome
+    assert event["result"]["bytes_transferred"] == (1 << 20 if outcome == "success" else 1 << 19)
+    assert event["result"]["duration_seconds"] == 60
+    if outcome == "failed":
+        assert "Update operation failed. Reason: Transfer failed." in event["message"]
+
+
+async def test_ontap_9_8_the_previous_transfers_summary_is_never_taken_for_ours(
+    ontap: OntapSimulator,
+) -> None:
+    ontap.backend.set_cluster(version="9.8.0")
+    relationship = ontap.backend.add_relationship("src:vol", "dst:vol")
+    start(ontap, relationship)
+    ontap.backend.advance(3600)
+    previous_end = last_end_time(ontap, relationship)
+    # Ours is unknown to the cluster (as right after a POST it may be): the summary is the old one.
+    ours = (relationship.uuid, str(uuid.uuid4()))
+    event = await only_event(trigger_for(ours, previous_end_time=previous_end))
+    assert event["status"] == "error"
+    assert "is unknown to ONTAP" in event["message"]
 
 
 async def test_a_trigger_rebuilt_from_its_kwargs_completes(ontap: OntapSimulator) -> None:
@@ -282,6 +393,7 @@ async def test_kwargs_and_events_hold_no_secret(ontap: OntapSimulator) -> None:
         "poll_interval": POLL,
         "deadline": None,
         "cancel_on_kill": True,
+        "previous_end_time": None,
     }
     ontap.backend.advance(3600)
     event = await only_event(trigger)
@@ -330,12 +442,18 @@ async def test_on_kill_after_the_event_aborts_nothing(ontap: OntapSimulator) -> 
     [
         ("nope", str(uuid.uuid4()), 1, "relationship UUID 'nope' is not a UUID"),
         (str(uuid.uuid4()), "nope", 1, "transfer UUID 'nope' is not a UUID"),
-        (str(uuid.uuid4()), str(uuid.uuid4()), 0, "poll_interval must be a positive number"),
-        (str(uuid.uuid4()), str(uuid.uuid4()), "soon", "poll_interval must be a positive number"),
+        (str(uuid.uuid4()), str(uuid.uuid4()), 0, "poll_interval must be at least 1 seconds, got 0"),
+        (str(uuid.uuid4()), str(uuid.uuid4()), 0.5, "poll_interval must be at least 1 seconds, got 0.5"),
+        (str(uuid.uuid4()), str(uuid.uuid4()), "soon", "poll_interval must be at least 1 seconds"),
     ],
 )
 def test_bad_arguments_are_refused(
     relationship: str, transfer: str, poll_interval: object, expected: str
 ) -> None:
-    with pytest.raises(ValueError, match=expected):
+    with pytest.raises(InvalidInputError, match=expected):
         SnapMirrorTransferTrigger(CONN_ID, relationship, transfer, poll_interval=poll_interval)  # type: ignore[arg-type]
+
+
+def test_a_previous_end_time_that_is_no_time_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="previous_end_time must be an ISO 8601 time"):
+        SnapMirrorTransferTrigger(CONN_ID, str(uuid.uuid4()), str(uuid.uuid4()), previous_end_time="noon")

@@ -115,3 +115,16 @@ async def test_a_per_key_exception_goes_to_that_waiter_only() -> None:
             assert isinstance(await flaky.next(), PollTrouble)
     finally:
         await poller.close()
+
+
+async def test_the_interval_is_the_shortest_among_the_waiters() -> None:
+    poller = BatchedPoller("cluster", Backend().fetch, is_transient=transient, min_interval=0.01)
+    try:
+        assert poller.interval is None
+        async with poller.watch("a", 60):
+            assert poller.interval == 60
+            async with poller.watch("b", 5):
+                assert poller.interval == 5
+            assert poller.interval == 60
+    finally:
+        await poller.close()

@@ -188,6 +188,23 @@ async def test_faults(ontap: OntapSimulator, http: aiohttp.ClientSession) -> Non
     assert status == 200
 
 
+async def test_a_garbled_answer_is_a_200_with_the_body_asked_for(
+    ontap: OntapSimulator, http: aiohttp.ClientSession
+) -> None:
+    async with aiohttp.ClientSession(
+        ontap.url, connector=aiohttp.TCPConnector(ssl=ssl.create_default_context(cadata=ontap.ca_pem))
+    ) as anonymous:
+        for fault in ({"kind": "garble", "path": REL}, {"kind": "garble", "body": "<html>login</html>"}):
+            async with anonymous.post("/_simulator/faults", json=fault) as response:
+                assert response.status == 200, await response.text()
+    for expected in ('{"records": [{"uuid": "', "<html>login</html>"):
+        async with http.get(REL, params={"fields": "uuid"}) as response:
+            assert (response.status, response.content_type) == (200, "application/hal+json")
+            assert await response.text() == expected
+    status, _, body = await call(http, "GET", REL)
+    assert (status, body["num_records"]) == (200, 0)  # the faults are spent
+
+
 async def test_control_api(ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
     control = "/_simulator"
     async with aiohttp.ClientSession(

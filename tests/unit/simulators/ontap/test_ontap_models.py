@@ -137,6 +137,29 @@ def test_unknown_objects_are_404_code_4(backend: OntapBackend) -> None:
         )
 
 
+@pytest.mark.parametrize(("version", "kept"), [("9.8", False), ("9.9.1P7", False), ("9.10.1", True)])
+def test_before_9_10_a_finished_transfer_is_forgotten_at_once(
+    backend: OntapBackend, version: str, kept: bool
+) -> None:
+    backend.set_cluster(version=version)
+    rel = backend.add_relationship("src:vol", "dst:vol", size_bytes=1000)
+    transfer = backend.start_transfer(rel.uuid)
+    backend.advance(20)
+    assert backend.get_transfer(rel.uuid, transfer.uuid).state == "transferring"  # active: listed
+    assert [t.uuid for t in backend.list_transfers(rel.uuid)] == [transfer.uuid]
+    backend.advance(100)
+    if kept:
+        assert backend.get_transfer(rel.uuid, transfer.uuid).state == "success"
+    else:
+        with pytest.raises(OntapApiError) as gone:
+            backend.get_transfer(rel.uuid, transfer.uuid)
+        assert (gone.value.status, gone.value.code) == (404, "4")
+    assert len(backend.list_transfers(rel.uuid)) == (1 if kept else 0)
+    # Either way the relationship still summarizes its last transfer, without its UUID.
+    summary = records.relationship_record(rel, backend.cluster, backend.clock.now())["transfer"]
+    assert (summary["state"], summary["bytes_transferred"], "uuid" in summary) == ("success", 1000, False)
+
+
 def test_relationship_changes_run_as_jobs_that_expire(backend: OntapBackend) -> None:
     backend.set_job_seconds(5)
     rel = backend.add_relationship("src:vol", "dst:vol")
