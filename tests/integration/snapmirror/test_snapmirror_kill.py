@@ -39,7 +39,7 @@ def started(ontap: OntapSimulator) -> SnapMirrorTransferTrigger:
     """Start a transfer (an hour long) and return the trigger a triggerer would run for it."""
     relationship = ontap.backend.add_relationship("src:vol", "dst:vol")
     transfer = ontap.backend.start_transfer(relationship.uuid)
-    trigger = SnapMirrorTransferTrigger(CONN_ID, relationship.uuid, transfer.uuid, poll_interval=0.05)
+    trigger = SnapMirrorTransferTrigger(CONN_ID, relationship.uuid, transfer.uuid, poll_interval=1.0)
     trigger.task_instance = trigger_task_instance()
     return trigger
 

@@ -21,7 +21,7 @@ def waiting_trigger(ontap: OntapSimulator) -> SnapMirrorTransferTrigger:
     relationship = ontap.backend.add_relationship("src:vol", "dst:vol", size_bytes=4096)
     transfer = ontap.backend.start_transfer(relationship.uuid)
     ontap.backend.advance(3600)  # it succeeds: the wait ends at the first poll that gets through
-    return SnapMirrorTransferTrigger(CONN_ID, relationship.uuid, transfer.uuid, poll_interval=0.05)
+    return SnapMirrorTransferTrigger(CONN_ID, relationship.uuid, transfer.uuid, poll_interval=1.0)
 
 
 async def test_a_connection_fixed_after_a_401_is_used_by_the_second_attempt(
