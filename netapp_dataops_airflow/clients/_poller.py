@@ -23,6 +23,7 @@ load on a backend grows with the number of endpoints, not with the number of wai
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import logging
@@ -101,6 +102,9 @@ class BatchedPoller(Generic[K, V]):
         self._fetch = fetch
         self._is_transient = is_transient
         self._subscriptions: set[Subscription[K, V]] = set()
+        # How many waiters asked for each interval: the shortest is found among the few distinct
+        # intervals, not by scanning a thousand waiters at each registration.
+        self._intervals: collections.Counter[float] = collections.Counter()
         self._changed = asyncio.Event()
         self._last_poll = asyncio.get_running_loop().time()
         self._task = contextvars.Context().run(
@@ -131,15 +135,19 @@ class BatchedPoller(Generic[K, V]):
             self._last_poll = asyncio.get_running_loop().time()  # first poll one interval from now
         shortest = self._interval()
         self._subscriptions.add(subscription)
+        self._intervals[interval] += 1
         if shortest is None or interval < shortest:
             self._changed.set()
         try:
             yield subscription
         finally:
             self._subscriptions.discard(subscription)
+            self._intervals[interval] -= 1
+            if not self._intervals[interval]:
+                del self._intervals[interval]
 
     def _interval(self) -> float | None:
-        return min((s.interval for s in self._subscriptions), default=None)
+        return min(self._intervals, default=None)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
