@@ -31,6 +31,7 @@ from netapp_dataops_airflow.clients._http import (
     basic_auth,
     default_transient_status,
 )
+from netapp_dataops_airflow.clients._json import dig as _dig
 from netapp_dataops_airflow.clients._retry import RetryPolicy
 from netapp_dataops_airflow.exceptions import InvalidInputError, OntapError, TransferInProgressError
 
@@ -93,12 +94,6 @@ def parse_duration(value: Any) -> float | None:
         + parts.get("minutes", 0.0) * 60
         + parts.get("seconds", 0.0)
     )
-
-
-def _dig(record: Any, *path: str) -> Any:
-    for name in path:
-        record = record.get(name) if isinstance(record, dict) else None
-    return record
 
 
 @dataclass(frozen=True)
