@@ -23,10 +23,8 @@ import aiohttp
 
 from netapp_dataops_airflow.clients._http import (
     DEFAULT_TIMEOUT,
-    SESSIONS,
     HttpEndpoint,
     HttpResult,
-    SessionPool,
     TlsSettings,
     basic_auth,
     default_transient_status,
@@ -228,7 +226,6 @@ class OntapClient:
     :param check_hostname: ``False`` verifies the chain but not the name in the certificate.
     :param timeout: aiohttp timeouts (default: 6 s to connect, 45 s per read, like netapp-ontap).
     :param retry: the retry policy for transient failures.
-    :param pool: where sessions are shared (default: one per endpoint and event loop, process-wide).
     """
 
     def __init__(
@@ -242,7 +239,6 @@ class OntapClient:
         check_hostname: bool = True,
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        pool: SessionPool = SESSIONS,
     ) -> None:
         if not username:
             raise InvalidInputError("an ONTAP user name is required")
@@ -253,7 +249,6 @@ class OntapClient:
             timeout=timeout,
             retry=retry or RetryPolicy(),
             is_transient_result=_transient,
-            pool=pool,
         )
 
     def __repr__(self) -> str:

@@ -24,8 +24,6 @@ field, never a secret.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +34,8 @@ from airflow.providers.common.compat.connection import get_async_connection, get
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from netapp_dataops_airflow.clients._http import SessionPool, TlsSettings, tls_context
+from netapp_dataops_airflow.clients._blocking import run_blocking
+from netapp_dataops_airflow.clients._http import TlsSettings, tls_context
 from netapp_dataops_airflow.clients._retry import RetryPolicy
 from netapp_dataops_airflow.clients.ontap import OntapClient
 from netapp_dataops_airflow.exceptions import InvalidInputError, NetAppDataOpsError
@@ -116,9 +115,8 @@ class OntapConnection:
         """What identifies the cluster and the identity used on it (for sharing; never log it)."""
         return (self.host, self.username, self.password, self.tls)
 
-    def client(self, *, pool: SessionPool | None = None, retry: RetryPolicy | None = None) -> OntapClient:
-        """Return a client for the cluster; ``pool`` decides which sessions it shares."""
-        options: dict[str, Any] = {"pool": pool} if pool is not None else {}
+    def client(self, *, retry: RetryPolicy | None = None) -> OntapClient:
+        """Return a client for the cluster (its HTTP session is the event loop's shared one)."""
         return OntapClient(
             self.host,
             self.username,
@@ -127,36 +125,16 @@ class OntapConnection:
             verify=self.verify_ssl,
             check_hostname=self.check_hostname,
             retry=retry,
-            **options,
         )
 
     @contextlib.asynccontextmanager
     async def session_client(self) -> AsyncIterator[OntapClient]:
-        """Yield a client with an HTTP session of its own, closed on exit (for one-off calls)."""
-        pool = SessionPool()
-        try:
-            yield self.client(pool=pool)
-        finally:
-            await pool.close()
+        """Yield a client for one-off calls (the loop registry closes its session, not the caller)."""
+        yield self.client()
 
     def run(self, work: Callable[[OntapClient], Awaitable[T]]) -> T:
-        """Run ``work`` with a client on a fresh event loop and close its HTTP session afterwards.
-
-        For synchronous code (workers). The session must be closed before its loop ends: aiohttp
-        warns about unclosed sessions, and the loop is gone once this returns.
-        """
-
-        async def main() -> T:
-            async with self.session_client() as client:
-                return await work(client)
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(main())
-        # Called from async code (an async task): a loop runs in this thread, so use another one.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
-            return executor.submit(asyncio.run, main()).result()
+        """Run ``work`` with a client from synchronous code (a worker), with :func:`run_blocking`."""
+        return run_blocking(lambda: work(self.client()))
 
 
 def _flag(name: str, key: str, value: Any) -> bool:

@@ -16,9 +16,9 @@ So the load on a cluster grows with the number of clusters, not with the number 
 - The poller ticks at the smallest poll interval among its waiters; the first poll comes one
   interval after the first waiter registers (the operator read the state just before deferring),
   so waits that start together share it.
-- When the last waiter leaves, the poller stops and closes its session; the next waiter starts a
-  new one. In a busy triggerer that is rare; in ``dag.test()``, which runs each trigger in an event
-  loop of its own, it means no session outlives its loop.
+- When the last waiter leaves, the poller stops; the next waiter starts a new one. Its HTTP
+  session is the loop's shared one for the cluster (closed by the loop registry when idle or when
+  the loop ends).
 - The poller's task runs in an empty ``contextvars`` context: Airflow routes a triggerer's log
   lines to a task's log by context variables, and the poller belongs to no single task. Waiters
   log from their own trigger's task.
@@ -34,7 +34,6 @@ import weakref
 from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
 
-from netapp_dataops_airflow.clients._http import SessionPool
 from netapp_dataops_airflow.clients._retry import RetryPolicy
 from netapp_dataops_airflow.clients.ontap import WAIT_AND_RETRY_CODES, OntapClient, Relationship
 from netapp_dataops_airflow.exceptions import ApiError, OntapError
@@ -107,8 +106,7 @@ class RelationshipPoller:
 
     def __init__(self, key: Hashable, settings: OntapConnection, interval: float) -> None:
         self.key = key
-        self._pool = SessionPool()  # its own, so stopping the poller closes exactly its session
-        self.client = settings.client(pool=self._pool, retry=retry_policy(interval))
+        self.client = settings.client(retry=retry_policy(interval))
         self._watches: set[Watch] = set()
         self._pollers = _POLLERS.setdefault(asyncio.get_running_loop(), {})
         self._pollers[key] = self
@@ -147,7 +145,6 @@ class RelationshipPoller:
         finally:
             if self._pollers.get(self.key) is self:
                 del self._pollers[self.key]
-            await self._pool.close()
 
     async def poll(self) -> None:
         """Read every waited-on relationship (batched) and hand each waiter its record."""
