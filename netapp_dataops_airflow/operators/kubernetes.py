@@ -9,7 +9,6 @@ differs is an error rather than a silent reuse.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from typing import Any, ClassVar
 
 from airflow.sdk import Context
 
+from netapp_dataops_airflow.clients._blocking import run_blocking
 from netapp_dataops_airflow.clients.kubernetes import (
     JSON,
     PERSISTENT_VOLUME_CLAIMS,
@@ -26,6 +26,7 @@ from netapp_dataops_airflow.clients.kubernetes import (
     ClusterConfig,
     KubernetesClient,
     Resource,
+    shared_client,
 )
 from netapp_dataops_airflow.clients.kubernetes_objects import (
     SNAPSHOT_API_GROUP,
@@ -142,7 +143,9 @@ class KubernetesObjectOperator(NetAppOperator):
         name = self.object_name(identity)
         deadline = self.absolute_deadline()
         self.check_trigger(self._trigger(name, namespace, "", True, deadline))
-        started = asyncio.run(self._start(settings.cluster_config(), namespace, name, identity, labels))
+        started = run_blocking(
+            lambda: self._start(settings.cluster_config(), namespace, name, identity, labels)
+        )
         uid = str(dig(started.obj, "metadata", "uid"))
         context["task_state_store"].set(
             STATE_KEY,
@@ -171,8 +174,7 @@ class KubernetesObjectOperator(NetAppOperator):
     async def _start(
         self, cluster: ClusterConfig, namespace: str, name: str, identity: str, labels: dict[str, str]
     ) -> _Started:
-        client = await KubernetesClient.connect(cluster)
-        try:
+        async with shared_client(cluster) as client:
             wanted = await self.build(client, namespace, name)
             metadata = wanted["metadata"]
             metadata["labels"] = {**labels, **metadata.get("labels", {})}
@@ -180,8 +182,6 @@ class KubernetesObjectOperator(NetAppOperator):
             obj = await self._create_or_adopt(client, namespace, wanted)
             created = dig(obj, "metadata", "annotations", TASK_ANNOTATION) == identity
             return _Started(obj, created, await self.finished(client, obj))
-        finally:
-            await client.close()
 
     async def _create_or_adopt(self, client: KubernetesClient, namespace: str, wanted: JSON) -> JSON:
         name = wanted["metadata"]["name"]
@@ -211,19 +211,17 @@ class KubernetesObjectOperator(NetAppOperator):
         if not self.cancel_on_kill or not isinstance(stored, dict) or not stored.get("created_by_task"):
             return
         settings = K8sHook(self.kubernetes_conn_id).get_connection_settings()
-        asyncio.run(self._delete(settings.cluster_config(), stored))
+        run_blocking(lambda: self._delete(settings.cluster_config(), stored))
 
     async def _delete(self, cluster: ClusterConfig, stored: dict[str, Any]) -> None:
-        client = await KubernetesClient.connect(cluster)
         try:
-            await client.delete(self.resource, stored["name"], stored["namespace"], uid=stored["uid"])
+            async with shared_client(cluster) as client:
+                await client.delete(self.resource, stored["name"], stored["namespace"], uid=stored["uid"])
             self.log.info(
                 "Deleted %s %s/%s after the deadline", self.resource.kind, stored["namespace"], stored["name"]
             )
         except ApiError as exc:
             self.log.warning("Could not delete %s %s: %s", self.resource.kind, stored["name"], exc)
-        finally:
-            await client.close()
 
 
 class VolumeSnapshotOperator(KubernetesObjectOperator):

@@ -90,8 +90,10 @@ class KubernetesObjectTrigger(NetAppTrigger):
     async def wait(self) -> Event:
         """Watch the object until its check reaches an outcome."""
         cluster = await self.cluster()
-        client = await shared_client(cluster)
-        async with shared_informer(cluster, self.resource, self.namespace) as informer:
+        async with (
+            shared_client(cluster) as client,
+            shared_informer(cluster, self.resource, self.namespace) as informer,
+        ):
             return await self.watch(informer, client)
 
     async def watch(self, informer: Informer, client: KubernetesClient) -> Event:
@@ -159,9 +161,9 @@ class KubernetesObjectTrigger(NetAppTrigger):
 
     async def cancel(self) -> None:
         """Delete the object, only the incarnation with our uid."""
-        client = await shared_client(await self.cluster())
         try:
-            await client.delete(self.resource, self.name, self.namespace, uid=self.uid)
+            async with shared_client(await self.cluster()) as client:
+                await client.delete(self.resource, self.name, self.namespace, uid=self.uid)
         except ApiError as exc:
             if exc.status not in (404, 409):
                 raise
