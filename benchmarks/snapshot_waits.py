@@ -156,9 +156,6 @@ async def measure(
     sim_url: str, args: argparse.Namespace, flipper: subprocess.Popen[str], contents: Path
 ) -> dict[str, Any]:
     """Prepare, then run and time every wait; return the measurements."""
-    from netapp_dataops_airflow.clients.kubernetes import close_shared_clients
-    from netapp_dataops_airflow.clients.kubernetes_informer import stop_shared_informers
-
     async with aiohttp.ClientSession(sim_url) as http:
         snapshots = await prepare(http, args.waits, args.namespaces)
         order = [snapshot.key for snapshot in snapshots]
@@ -204,8 +201,6 @@ async def measure(
         tracemalloc.stop()
         after = await control(http, "GET", "/_simulator/stats")
         flipped = json.loads(flipper.communicate(timeout=60)[0] or "{}")
-        await stop_shared_informers()
-        await close_shared_clients()
 
     ready = after["ready"]
     committed = [ready[key]["committedAt"] for key in order if key in ready]

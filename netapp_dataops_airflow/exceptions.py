@@ -6,6 +6,8 @@ task logs, XComs and the Airflow UI.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class NetAppDataOpsError(Exception):
     """Base class of every error this library raises."""
@@ -20,12 +22,21 @@ class ApiError(NetAppDataOpsError):
 
     :param status: the HTTP status code, or ``None`` when no response arrived.
     :param reason: the machine-readable reason or error code the API gave, if any.
+    :param headers: the answer's headers, if it came (``Retry-After`` tells when to ask again).
     """
 
-    def __init__(self, message: str, *, status: int | None = None, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        reason: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
+        self.headers = headers
 
 
 class OntapError(ApiError):

@@ -1,14 +1,19 @@
-"""Shared aiohttp plumbing for REST clients: sessions, TLS, timeouts, retries. No service knowledge.
+"""Shared aiohttp plumbing for REST clients: sessions, TLS, timeouts, what is transient. No service knowledge.
 
-All triggers of a triggerer share one event loop, so :class:`SessionPool` keeps one
-``aiohttp.ClientSession`` per (base URL, TLS settings, event loop) and every client of that endpoint
-reuses its connections. SSL contexts are built once per TLS setting: loading a CA costs CPU, and
-the context is safe to share. Credentials are sent per request, never stored in a session, and the
-sessions keep no cookies, so two users of one endpoint cannot see each other's.
+All triggers of a triggerer share one event loop, so every client of an endpoint shares one
+``aiohttp.ClientSession`` per (base URL, TLS settings) and reuses its connections. The sessions live
+in the loop registry (:mod:`._shared`): each request holds one for its length, an idle session is
+closed :data:`SESSION_IDLE_GRACE` seconds after its last request, and whatever is left is closed
+when the loop ends, so nobody closes a session by hand. SSL contexts are built once per TLS
+setting: loading a CA costs CPU, and the context is safe to share. Credentials are sent per
+request, never stored in a session, and the sessions keep no cookies, so two users of one endpoint
+cannot see each other's.
 
-A service client supplies what is transient for it (e.g. ONTAP's "wait and retry" codes);
-:class:`HttpEndpoint` retries those, 5xx, 429 and connection failures with the shared
-:class:`~netapp_dataops_airflow.clients._retry.RetryPolicy`, honouring ``Retry-After``.
+:class:`TransientFailures` is how every HTTP-based client (this module's :class:`HttpEndpoint`,
+the Kubernetes client) says what it retries: answers it calls transient (by default 429 and 5xx),
+and failures without an answer (:data:`CONNECTION_ERRORS`, TLS excepted), pausing as long as a
+``Retry-After`` header asks. The pacing is the shared
+:class:`~netapp_dataops_airflow.clients._retry.RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -20,21 +25,24 @@ import functools
 import json
 import ssl
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 from multidict import CIMultiDictProxy
 
 from netapp_dataops_airflow.clients._retry import RetryPolicy
+from netapp_dataops_airflow.clients._shared import registry
 from netapp_dataops_airflow.exceptions import ApiError, InvalidInputError
 
-# A TLS failure will not go away by retrying; every other connection-level error might.
+#: No (complete) answer arrived: refused, reset, cut short or timed out. TLS failures are among
+#: them (``aiohttp.ClientSSLError``), but only they are not worth retrying.
 CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=6.0, sock_connect=6.0, sock_read=45.0)
+#: Seconds an unused session (and its pooled connections) is kept for the next request.
+SESSION_IDLE_GRACE = 45.0
 
 
 @dataclass(frozen=True)
@@ -120,16 +128,64 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-def _retry_after(exc: BaseException) -> float | None:
-    if isinstance(exc, TransientHttpError):
-        return retry_after_seconds(exc.result.headers.get("Retry-After"))
-    return None
+class Answer(Protocol):
+    """What an error that carries an HTTP answer tells about it."""
+
+    @property
+    def status(self) -> int | None:
+        """The HTTP status."""
+
+    @property
+    def headers(self) -> Mapping[str, str] | None:
+        """The response headers (``Retry-After`` among them)."""
 
 
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return False
-    return isinstance(exc, (TransientHttpError, *CONNECTION_ERRORS))
+A = TypeVar("A", bound=Answer)
+
+
+def default_transient_status(answer: Answer) -> bool:
+    """Whether an answer is transient by its status alone: 429 or any 5xx."""
+    status = answer.status or 0
+    return status == 429 or status >= 500
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """Whether no answer arrived for a reason that may pass (anything but a failed TLS check).
+
+    Also true of the :class:`ApiError` a client raises once its own retries of such a failure ran
+    out (``reason="connection"``): a later poll may still get through.
+    """
+    if isinstance(exc, ApiError):
+        return exc.status is None and exc.reason == "connection"
+    return isinstance(exc, CONNECTION_ERRORS) and not isinstance(exc, aiohttp.ClientSSLError)
+
+
+@dataclass(frozen=True)
+class TransientFailures(Generic[A]):
+    """Which failures of a client are worth retrying, and how long the server asked to pause.
+
+    Use the instance as the ``is_transient`` predicate and :meth:`retry_after` as the pause of
+    :meth:`~netapp_dataops_airflow.clients._retry.RetryPolicy.retrying`.
+
+    :param answer_of: the answer an error carries (status and headers), or ``None`` if it carries none.
+    :param is_transient_answer: which answers to retry (default: 429 and 5xx).
+    """
+
+    answer_of: Callable[[BaseException], A | None]
+    is_transient_answer: Callable[[A], bool] = default_transient_status
+
+    def __call__(self, exc: BaseException) -> bool:
+        """Whether ``exc`` may pass if the request is sent again unchanged."""
+        answer = self.answer_of(exc)
+        if answer is not None:
+            return self.is_transient_answer(answer)
+        return is_connection_failure(exc)
+
+    def retry_after(self, exc: BaseException) -> float | None:
+        """Seconds the answer's ``Retry-After`` asks to wait; ``None`` if it says nothing."""
+        answer = self.answer_of(exc)
+        headers = answer.headers if answer is not None else None
+        return retry_after_seconds(headers.get("Retry-After")) if headers else None
 
 
 def basic_auth(username: str, password: str) -> dict[str, str]:
@@ -140,40 +196,19 @@ def basic_auth(username: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-def default_transient_status(result: HttpResult) -> bool:
-    """Whether an answer is transient by its status alone: 429 or any 5xx."""
-    return result.status == 429 or result.status >= 500
+async def open_session(base_url: str, tls: TlsSettings) -> aiohttp.ClientSession:
+    """Open a session for an endpoint: its own connection pool, TLS as given, no cookies."""
+    connector = aiohttp.TCPConnector(ssl=tls_context(tls))
+    return aiohttp.ClientSession(base_url, connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
 
-class SessionPool:
-    """One ``aiohttp.ClientSession`` per (base URL, TLS settings, event loop)."""
-
-    def __init__(self) -> None:
-        self._sessions: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[tuple[str, TlsSettings], aiohttp.ClientSession]
-        ] = weakref.WeakKeyDictionary()
-
-    def session(self, base_url: str, tls: TlsSettings) -> aiohttp.ClientSession:
-        """Return the running loop's session for the endpoint, opening it on first use."""
-        sessions = self._sessions.setdefault(asyncio.get_running_loop(), {})
-        key = (base_url, tls)
-        session = sessions.get(key)
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(ssl=tls_context(tls))
-            session = aiohttp.ClientSession(
-                base_url, connector=connector, cookie_jar=aiohttp.DummyCookieJar()
-            )
-            sessions[key] = session
-        return session
-
-    async def close(self) -> None:
-        """Close every session of the running loop (call before the loop ends)."""
-        sessions = self._sessions.pop(asyncio.get_running_loop(), {})
-        for session in sessions.values():
-            await session.close()
+def session_key(base_url: str, tls: TlsSettings) -> tuple[str, str, TlsSettings]:
+    """Return the registry key of the loop's session for an endpoint."""
+    return ("http", base_url, tls)
 
 
-SESSIONS = SessionPool()
+def _result_of(exc: BaseException) -> HttpResult | None:
+    return exc.result if isinstance(exc, TransientHttpError) else None
 
 
 @dataclass(frozen=True)
@@ -191,7 +226,6 @@ class HttpEndpoint:
     timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     is_transient_result: Callable[[HttpResult], bool] = default_transient_status
-    pool: SessionPool = field(default=SESSIONS, repr=False)
 
     async def request(
         self,
@@ -206,9 +240,26 @@ class HttpEndpoint:
 
         :raises ApiError: when no answer arrived (connection or TLS failure), after any retries.
         """
-        session = self.pool.session(self.base_url, self.tls)
+        shared = await registry()
+        async with shared.use(
+            session_key(self.base_url, self.tls),
+            functools.partial(open_session, self.base_url, self.tls),
+            idle_grace=SESSION_IDLE_GRACE,
+        ) as session:
+            return await self._send(session, method, path, params, body, headers)
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> HttpResult:
+        transient = TransientFailures(_result_of, self.is_transient_result)
         try:
-            async for attempt in self.retry.retrying(_is_transient, _retry_after):
+            async for attempt in self.retry.retrying(transient, transient.retry_after):
                 with attempt:
                     async with session.request(
                         method,

@@ -63,6 +63,15 @@ class Lease(Generic[T]):
     _entry: _Entry = field(repr=False)
     _released: bool = field(default=False, repr=False)
 
+    async def retire(self) -> None:
+        """Take the thing out of service: later acquires make a new one; it closes once unused.
+
+        For a thing that broke for good (an informer that gave up). This lease stays valid until
+        released, as do the other users' leases.
+        """
+        if not self._entry.retired:
+            await self._registry._retire(self._entry)
+
     async def release(self, *, idle_grace: float = 0.0) -> None:
         """Give the thing back; the last user's release closes it after ``idle_grace`` seconds."""
         if not self._released:

@@ -4,18 +4,21 @@ Objects stay JSON dicts as the API server sends them: the triggers read a handfu
 decoding into generated models costs CPU in the triggerer's single event loop for nothing.
 
 Building an ``ApiClient`` parses a CA bundle synchronously (about 20 ms) and opens a new connection
-pool, so :func:`shared_client` keeps one per (cluster, event loop) and every trigger of a triggerer
-reuses it. The configuration is always private to the client: ``kubernetes_asyncio``'s module-global
-default configuration would mix clusters up when triggers for several clusters share a process.
+pool, so :func:`shared_client` lends every trigger of a loop the same one per cluster and user, from
+the loop registry (:mod:`._shared`): keyed by :attr:`ClusterConfig.identity` (no secret), versioned
+by :attr:`ClusterConfig.key` (the credentials), so a rotated token replaces the client instead of
+adding one, and closed when idle or when the loop ends. The configuration is always private to the
+client: ``kubernetes_asyncio``'s module-global default configuration would mix clusters up when
+triggers for several clusters share a process.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import hashlib
 import json
-import weakref
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +27,9 @@ from kubernetes_asyncio import config as kube_config
 from kubernetes_asyncio.client import ApiClient, Configuration
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from netapp_dataops_airflow.clients._loop_scope import close_at_loop_end
+from netapp_dataops_airflow.clients._http import CONNECTION_ERRORS, TransientFailures
 from netapp_dataops_airflow.clients._retry import RetryPolicy
+from netapp_dataops_airflow.clients._shared import registry
 from netapp_dataops_airflow.exceptions import ApiError, InvalidInputError
 
 JSON = dict[str, Any]
@@ -36,8 +40,8 @@ POOL_SIZE = 200
 # kubernetes_asyncio waits forever unless told: a half-open connection would hang a trigger.
 CONNECT_TIMEOUT = 10.0
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(connect=CONNECT_TIMEOUT, sock_connect=CONNECT_TIMEOUT, sock_read=60.0)
-
-_CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
+#: Seconds an unused shared client (and its connection pool) is kept for the next user.
+CLIENT_IDLE_GRACE = 60.0
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,24 @@ class ClusterConfig:
             raise InvalidInputError("give exactly one of a kubeconfig or in_cluster=True")
 
     @property
+    def identity(self) -> tuple[str, str, str]:
+        """Which cluster and which user, without credentials: server URL, context and user names.
+
+        It stays the same when a token or certificate is rotated, so what is shared per cluster is
+        replaced, not multiplied (the credentials are in :attr:`key`). Two kubeconfigs that name the
+        same server, context and user with different tokens take turns rather than share.
+        """
+        if self.in_cluster:
+            return ("in-cluster", "", "")
+        config = self.kubeconfig or {}
+        context_name = self.context or config.get("current-context")
+        context = _entry(config.get("contexts"), context_name, "context")
+        cluster = _entry(config.get("clusters"), context.get("cluster"), "cluster")
+        return (str(cluster.get("server", "")), str(context_name or ""), str(context.get("user", "")))
+
+    @property
     def key(self) -> str:
-        """A stable identity of the cluster and credentials, safe to log (a hash, no secrets)."""
+        """A fingerprint of the cluster and credentials, safe to log (a hash, no secrets)."""
         canonical = json.dumps(
             [self.kubeconfig, self.context, self.in_cluster, self.verify_ssl], sort_keys=True, default=str
         )
@@ -122,6 +142,15 @@ class ClusterConfig:
         configuration.verify_ssl = self.verify_ssl
         configuration.connection_pool_maxsize = POOL_SIZE
         return configuration
+
+
+def _entry(entries: Any, name: Any, field: str) -> Mapping[str, Any]:
+    """Return the ``field`` of the kubeconfig list entry called ``name`` (``{}`` if there is none)."""
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, Mapping) and entry.get("name") == name:
+            found = entry.get(field)
+            return found if isinstance(found, Mapping) else {}
+    return {}
 
 
 @dataclass(frozen=True)
@@ -152,19 +181,12 @@ def _api_error(exc: ApiException, what: str) -> ApiError:
     return ApiError(f"{what} failed: {message}{hint}", status=exc.status, reason=reason)
 
 
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, ApiException):
-        return exc.status == 429 or (exc.status or 0) >= 500
-    return isinstance(exc, _CONNECTION_ERRORS)
+def _answer_of(exc: BaseException) -> ApiException | None:
+    return exc if isinstance(exc, ApiException) else None
 
 
-def _retry_after(exc: BaseException) -> float | None:
-    if isinstance(exc, ApiException) and exc.status == 429 and exc.headers:
-        try:
-            return float(exc.headers.get("Retry-After", ""))
-        except ValueError:
-            return None
-    return None
+# 429 and 5xx answers, and connection failures other than TLS, pausing as Retry-After asks.
+_TRANSIENT = TransientFailures(_answer_of)
 
 
 class KubernetesClient:
@@ -181,7 +203,7 @@ class KubernetesClient:
 
     @classmethod
     async def connect(cls, cluster: ClusterConfig, *, retry: RetryPolicy | None = None) -> KubernetesClient:
-        """Create a client with its own connection pool (prefer :func:`shared_client`)."""
+        """Create a client with its own pool, closed by the caller (prefer :func:`shared_client`)."""
         return cls(ApiClient(configuration=await cluster.configuration()), retry=retry)
 
     @property
@@ -192,8 +214,13 @@ class KubernetesClient:
     def _unreachable(self, what: str, exc: BaseException) -> ApiError:
         return ApiError(f"{what} failed: cannot reach the Kubernetes API at {self.host}: {exc!r}")
 
+    @property
+    def closed(self) -> bool:
+        """Whether the connection pool was closed."""
+        return bool(self._api.rest_client.pool_manager.closed)
+
     async def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (closing twice is harmless)."""
         await self._api.close()
 
     async def _call(
@@ -208,7 +235,7 @@ class KubernetesClient:
     ) -> JSON:
         headers = {"Accept": "application/json", "Content-Type": content_type}
         try:
-            async for attempt in self._retry.retrying(_is_transient, _retry_after):
+            async for attempt in self._retry.retrying(_TRANSIENT, _TRANSIENT.retry_after):
                 with attempt:
                     result = await self._api.call_api(
                         path,
@@ -223,7 +250,7 @@ class KubernetesClient:
                     )
         except ApiException as exc:
             raise _api_error(exc, what) from None
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             raise self._unreachable(what, exc) from None
         return dict(result)
 
@@ -341,7 +368,7 @@ class KubernetesClient:
                     connect=CONNECT_TIMEOUT, sock_connect=CONNECT_TIMEOUT, sock_read=timeout_seconds + 30.0
                 ),
             )
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             raise self._unreachable(what, exc) from None
         try:
             if response.status != 200:
@@ -352,7 +379,7 @@ class KubernetesClient:
             while True:
                 try:
                     line = await response.content.readline()
-                except _CONNECTION_ERRORS as exc:
+                except CONNECTION_ERRORS as exc:
                     raise ApiError(f"{what} was interrupted: {exc!r}") from None
                 if not line:
                     return
@@ -364,28 +391,23 @@ class KubernetesClient:
             response.release()
 
 
-# (cluster key, loop) -> client. Weak on the loop so a closed test loop does not pin its clients.
-_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, KubernetesClient]] = (
-    weakref.WeakKeyDictionary()
-)
-_shared_lock: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+def client_key(cluster: ClusterConfig) -> tuple[str, str, str, str]:
+    """Return the registry key of the shared client for ``cluster`` (kept across rotations)."""
+    return ("kubernetes", *cluster.identity)
 
 
-async def shared_client(cluster: ClusterConfig) -> KubernetesClient:
-    """Return the one client of this event loop for ``cluster``, creating it on first use."""
-    loop = asyncio.get_running_loop()
-    lock = _shared_lock.setdefault(loop, asyncio.Lock())
-    async with lock:
-        clients = _shared.setdefault(loop, {})
-        if cluster.key not in clients:
-            clients[cluster.key] = await KubernetesClient.connect(cluster)
-            if len(clients) == 1:
-                await close_at_loop_end(close_shared_clients)
-        return clients[cluster.key]
+@asynccontextmanager
+async def shared_client(cluster: ClusterConfig) -> AsyncIterator[KubernetesClient]:
+    """Use this event loop's one client for ``cluster`` (and its credentials) for the block.
 
-
-async def close_shared_clients() -> None:
-    """Close every shared client of the running loop (at triggerer shutdown, or a test's end)."""
-    clients = _shared.pop(asyncio.get_running_loop(), {})
-    for client in clients.values():
-        await client.close()
+    The client outlives the block by :data:`CLIENT_IDLE_GRACE` seconds, so back-to-back users reuse
+    its connections; a user with other credentials for the same cluster and user name replaces it.
+    """
+    shared = await registry()
+    async with shared.use(
+        client_key(cluster),
+        functools.partial(KubernetesClient.connect, cluster),
+        version=cluster.key,
+        idle_grace=CLIENT_IDLE_GRACE,
+    ) as client:
+        yield client

@@ -2,26 +2,41 @@
 
 A triggerer runs all its triggers in one event loop. If each of 1,000 snapshot waits opened its own
 watch (or polled), the API server would carry 1,000 connections and decode every change 1,000 times.
-Here the first waiter of a namespace starts an informer, later waiters join it, and it stops a short
-while after the last one leaves.
+Here the first waiter of a namespace starts an informer, later waiters join it, and it stops
+:data:`IDLE_GRACE` seconds after the last one leaves. Informers live in the loop registry
+(:mod:`._shared`), keyed by cluster identity, resource and namespace and versioned by the
+credentials, so a rotated token brings a new informer; each holds a lease on its cluster's shared
+API client while it runs, and the registry closes whatever is left when the loop ends.
 
 The loop follows client-go's reflector: LIST (resourceVersion unset, a consistent read), replace the
 cache and tell waiters what changed, WATCH from the list's resourceVersion, apply events, re-watch from
 the last version seen when the server ends the stream, and relist after a 410 (never reuse a version
 the server called too old). If watching is forbidden but listing is not, it polls with LIST instead.
+
+An informer gives up, failing every waiter with the reason, when
+
+- the API answers 401, 403 or 404 before the first LIST succeeded (credentials, RBAC or the resource
+  are wrong: waiting will not fix them);
+- such an answer persists for :data:`FATAL_ATTEMPTS` attempts with backoff after that (a revoked
+  or rotated token, a changed role);
+- anything unexpected happens in its task (an event it cannot parse, a bug).
+
+The next waiter then starts a fresh informer. Other failures (5xx, an unreachable server) are
+retried with backoff for as long as waiters wait: their deadlines decide.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
-import weakref
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from netapp_dataops_airflow.clients._shared import registry
 from netapp_dataops_airflow.clients.kubernetes import (
     JSON,
     ClusterConfig,
@@ -29,7 +44,7 @@ from netapp_dataops_airflow.clients.kubernetes import (
     Resource,
     shared_client,
 )
-from netapp_dataops_airflow.exceptions import ApiError
+from netapp_dataops_airflow.exceptions import ApiError, NetAppDataOpsError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +55,10 @@ T = TypeVar("T")
 Check = Callable[["JSON | None"], "T | None"]
 
 _FATAL = frozenset({401, 403, 404})
+#: Attempts, with backoff, before a 401/403/404 that came after a successful LIST ends the waits.
+FATAL_ATTEMPTS = 3
+#: Seconds an informer without waiters keeps watching, for the next wait on its namespace.
+IDLE_GRACE = 60.0
 
 
 @dataclass
@@ -86,7 +105,12 @@ class Informer:
         watch_timeout: int = 300,
         poll_interval: float = 10.0,
         max_backoff: float = 30.0,
+        owned: AsyncExitStack | None = None,
     ) -> None:
+        """Prepare the informer; :meth:`start` starts it.
+
+        :param owned: what :meth:`close` also releases (the informer's lease on its API client).
+        """
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -96,10 +120,11 @@ class Informer:
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
         self._waiters: dict[str, set[_Waiter[Any]]] = {}
-        # Set once the first LIST succeeded, or once it failed in a way retrying will not fix.
+        # Set once the first LIST succeeded, or once the informer gave up.
         self._ready = asyncio.Event()
-        self._failure: ApiError | None = None
+        self._failure: NetAppDataOpsError | None = None
         self._task: asyncio.Task[None] | None = None
+        self._owned = owned or AsyncExitStack()
 
     @property
     def where(self) -> str:
@@ -107,13 +132,18 @@ class Informer:
         scope = f"namespace {self.namespace!r}" if self.namespace else "the cluster"
         return f"{self.resource.plural} in {scope} at {self.client.host}"
 
+    @property
+    def given_up(self) -> bool:
+        """Whether the informer stopped for good (every waiter got the reason)."""
+        return self._failure is not None
+
     def start(self) -> None:
         """Start listing and watching in the background."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"informer {self.where}")
 
-    async def stop(self) -> None:
-        """Stop watching; waiters still registered are cancelled."""
+    async def close(self) -> None:
+        """Stop watching, cancel the waiters still registered, release what it holds (twice is harmless)."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -121,6 +151,7 @@ class Informer:
         for waiters in self._waiters.values():
             for waiter in waiters:
                 waiter.future.cancel()
+        await self._owned.aclose()
 
     async def wait_for(self, name: str, check: Check[T], *, uid: str | None = None) -> T:
         """Wait until ``check`` returns an outcome for the object called ``name``, and return it.
@@ -167,11 +198,15 @@ class Informer:
         for waiter in list(self._waiters.get(name, ())):
             waiter.offer(obj)
 
-    def _fail_all(self, exc: Exception) -> None:
+    def _give_up(self, failure: NetAppDataOpsError) -> None:
+        """Fail every waiter, present and future, with ``failure``."""
+        log.warning("%s", failure)
+        self._failure = failure
+        self._ready.set()
         for waiters in self._waiters.values():
             for waiter in waiters:
                 if not waiter.future.done():
-                    waiter.future.set_exception(exc)
+                    waiter.future.set_exception(failure)
 
     def _replace(self, items: list[JSON]) -> None:
         """Swap in a fresh LIST, telling waiters about what changed or vanished during a gap."""
@@ -193,7 +228,6 @@ class Informer:
         listed = await self.client.list_objects(self.resource, self.namespace)
         self.stats.lists += 1
         self._replace(listed.items)
-        self._failure = None
         self._ready.set()
         return listed.resource_version
 
@@ -230,7 +264,20 @@ class Informer:
         return resource_version
 
     async def _run(self) -> None:
-        failures = 0
+        failure: NetAppDataOpsError
+        try:
+            failure = await self._reflect()
+        except Exception as exc:  # a bug or an unreadable answer must end the waits, not hang them
+            log.exception("The informer for %s failed", self.where)
+            failure = NetAppDataOpsError(
+                f"watching {self.where} stopped on an unexpected {type(exc).__name__}: {exc}"
+            )
+            failure.__cause__ = exc
+        self._give_up(failure)
+
+    async def _reflect(self) -> ApiError:
+        """List and watch until an error says to give up; return that error."""
+        failures = fatal = 0
         resource_version: str | None = None
         polling = False
         while True:
@@ -241,76 +288,41 @@ class Informer:
                     resource_version = await self._list()
                 if not polling:
                     resource_version = await self._watch(resource_version)
-                failures = 0
+                failures = fatal = 0
             except ApiError as exc:
-                synced = self._ready.is_set() and self._failure is None
+                synced = self._ready.is_set()
                 if exc.status == 403 and synced and not polling:
                     log.warning("Watching %s is forbidden; polling with LIST instead: %s", self.where, exc)
                     polling = True
                     continue
-                if exc.status in _FATAL and not synced:
-                    # Retrying soon will not help (bad credentials, RBAC, a resource the cluster
-                    # does not serve): tell the waiters now instead of at their deadlines.
-                    self._failure = exc
-                    self._ready.set()
-                    self._fail_all(exc)
+                if exc.status in _FATAL:
+                    # Before the first LIST nothing ever worked: say so now. After it, a token may be
+                    # mid-rotation or a role re-applied: give it a few tries first.
+                    fatal += 1
+                    if not synced or fatal >= FATAL_ATTEMPTS:
+                        tries = f" (tried {fatal} times)" if fatal > 1 else ""
+                        return ApiError(
+                            f"stopped watching {self.where}: HTTP {exc.status}{tries}: {exc}",
+                            status=exc.status,
+                            reason=exc.reason,
+                        )
                 failures += 1
                 delay = min(self._max_backoff, 0.5 * 2 ** min(failures, 10)) * (0.5 + random.random() / 2)
                 log.warning("%s; retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
 
 
-_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Registry] = weakref.WeakKeyDictionary()
+def informer_key(cluster: ClusterConfig, resource: Resource, namespace: str | None) -> tuple[str, ...]:
+    """Return the registry key of the informer for ``resource`` in ``namespace`` of ``cluster``."""
+    return ("kubernetes-informer", *cluster.identity, resource.plural, namespace or "")
 
 
-class _Registry:
-    """The informers of one event loop, reference-counted by their waiters."""
-
-    def __init__(self, idle_grace: float) -> None:
-        self.idle_grace = idle_grace
-        self.informers: dict[tuple[str, str, str | None], Informer] = {}
-        self.users: dict[tuple[str, str, str | None], int] = {}
-        self.stoppers: dict[tuple[str, str, str | None], asyncio.TimerHandle] = {}
-
-    def acquire(self, key: tuple[str, str, str | None], make: Callable[[], Informer]) -> Informer:
-        stopper = self.stoppers.pop(key, None)
-        if stopper is not None:
-            stopper.cancel()
-        informer = self.informers.get(key)
-        if informer is None:
-            informer = self.informers[key] = make()
-            informer.start()
-        self.users[key] = self.users.get(key, 0) + 1
-        return informer
-
-    def release(self, key: tuple[str, str, str | None]) -> None:
-        self.users[key] -= 1
-        if self.users[key] == 0:
-            loop = asyncio.get_running_loop()
-            self.stoppers[key] = loop.call_later(self.idle_grace, lambda: loop.create_task(self._stop(key)))
-
-    async def _stop(self, key: tuple[str, str, str | None]) -> None:
-        self.stoppers.pop(key, None)
-        if self.users.get(key) == 0:
-            del self.users[key]
-            await self.informers.pop(key).stop()
-
-    async def stop_all(self) -> None:
-        for stopper in self.stoppers.values():
-            stopper.cancel()
-        informers = list(self.informers.values())
-        self.informers.clear()
-        self.users.clear()
-        self.stoppers.clear()
-        for informer in informers:
-            await informer.stop()
-
-
-def _registry(idle_grace: float = 60.0) -> _Registry:
-    loop = asyncio.get_running_loop()
-    if loop not in _registries:
-        _registries[loop] = _Registry(idle_grace)
-    return _registries[loop]
+async def _open_informer(cluster: ClusterConfig, resource: Resource, namespace: str | None) -> Informer:
+    owned = AsyncExitStack()
+    client = await owned.enter_async_context(shared_client(cluster))
+    informer = Informer(client, resource, namespace, owned=owned)
+    informer.start()
+    return informer
 
 
 @asynccontextmanager
@@ -319,21 +331,20 @@ async def shared_informer(
 ) -> AsyncIterator[Informer]:
     """Join (or start) this loop's informer for ``resource`` in ``namespace`` of ``cluster``.
 
-    The informer outlives the block by an idle grace period, so back-to-back waits reuse its cache
-    and its watch connection.
+    The informer outlives the block by :data:`IDLE_GRACE` seconds, so back-to-back waits reuse its
+    cache and its watch connection. One that gave up is replaced: the next block gets a fresh one.
     """
-    client = await shared_client(cluster)
-    key = (cluster.key, resource.plural, namespace)
-    registry = _registry()
-    informer = registry.acquire(key, lambda: Informer(client, resource, namespace))
+    shared = await registry()
+    key = informer_key(cluster, resource, namespace)
+    make = functools.partial(_open_informer, cluster, resource, namespace)
+    lease = await shared.acquire(key, make, version=cluster.key)
+    if lease.value.given_up:  # it gave up while nobody waited
+        await lease.retire()
+        await lease.release()
+        lease = await shared.acquire(key, make, version=cluster.key)
     try:
-        yield informer
+        yield lease.value
     finally:
-        registry.release(key)
-
-
-async def stop_shared_informers() -> None:
-    """Stop every informer of the running loop (a triggerer's or a test's end)."""
-    registry = _registries.pop(asyncio.get_running_loop(), None)
-    if registry is not None:
-        await registry.stop_all()
+        if lease.value.given_up:
+            await lease.retire()
+        await lease.release(idle_grace=IDLE_GRACE)

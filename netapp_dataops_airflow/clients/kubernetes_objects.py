@@ -11,6 +11,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+# dig is re-exported: operators and triggers read objects with it from here.
+from netapp_dataops_airflow.clients._json import dig as dig
 from netapp_dataops_airflow.clients.kubernetes import JSON
 from netapp_dataops_airflow.exceptions import InvalidInputError
 
@@ -29,13 +31,6 @@ _FACTORS = {
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
     "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
 }  # fmt: skip
-
-
-def dig(obj: Any, *path: str) -> Any:
-    """Follow ``path`` through nested dicts; ``None`` where something is missing."""
-    for key in path:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return obj
 
 
 def check_name(value: Any, what: str) -> str:

@@ -23,14 +23,13 @@ import aiohttp
 
 from netapp_dataops_airflow.clients._http import (
     DEFAULT_TIMEOUT,
-    SESSIONS,
     HttpEndpoint,
     HttpResult,
-    SessionPool,
     TlsSettings,
     basic_auth,
     default_transient_status,
 )
+from netapp_dataops_airflow.clients._json import dig as _dig
 from netapp_dataops_airflow.clients._retry import RetryPolicy
 from netapp_dataops_airflow.exceptions import InvalidInputError, OntapError, TransferInProgressError
 
@@ -93,12 +92,6 @@ def parse_duration(value: Any) -> float | None:
         + parts.get("minutes", 0.0) * 60
         + parts.get("seconds", 0.0)
     )
-
-
-def _dig(record: Any, *path: str) -> Any:
-    for name in path:
-        record = record.get(name) if isinstance(record, dict) else None
-    return record
 
 
 @dataclass(frozen=True)
@@ -246,7 +239,6 @@ class OntapClient:
     :param check_hostname: ``False`` verifies the chain but not the name in the certificate.
     :param timeout: aiohttp timeouts (default: 6 s to connect, 45 s per read, like netapp-ontap).
     :param retry: the retry policy for transient failures.
-    :param pool: where sessions are shared (default: one per endpoint and event loop, process-wide).
     """
 
     def __init__(
@@ -260,7 +252,6 @@ class OntapClient:
         check_hostname: bool = True,
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        pool: SessionPool = SESSIONS,
     ) -> None:
         if not username:
             raise InvalidInputError("an ONTAP user name is required")
@@ -271,7 +262,6 @@ class OntapClient:
             timeout=timeout,
             retry=retry or RetryPolicy(),
             is_transient_result=_transient,
-            pool=pool,
         )
 
     def __repr__(self) -> str:

@@ -18,15 +18,14 @@ import contextlib
 import datetime
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable
+from collections.abc import AsyncIterator, Collection, Hashable
 from typing import Any, Protocol, TypeVar
 
 from netapp_dataops_airflow.clients import _poller
-from netapp_dataops_airflow.clients._blocking import run_blocking
-from netapp_dataops_airflow.clients._http import SessionPool, TlsSettings
+from netapp_dataops_airflow.clients._http import TlsSettings, TransientFailures, default_transient_status
 from netapp_dataops_airflow.clients._poller import BatchedPoller, PollTrouble, Subscription
 from netapp_dataops_airflow.clients._retry import RetryPolicy
-from netapp_dataops_airflow.clients._shared import Lease, registry
+from netapp_dataops_airflow.clients._shared import registry
 from netapp_dataops_airflow.clients.ontap import WAIT_AND_RETRY_CODES, OntapClient, Relationship, Transfer
 from netapp_dataops_airflow.exceptions import ApiError, NetAppDataOpsError, OntapError
 
@@ -62,8 +61,8 @@ class OntapTarget(Protocol):
     def tls(self) -> TlsSettings:
         """How the cluster's certificate is verified."""
 
-    def client(self, *, pool: SessionPool | None = None, retry: RetryPolicy | None = None) -> OntapClient:
-        """Return a client of the cluster whose sessions come from ``pool``."""
+    def client(self, *, retry: RetryPolicy | None = None) -> OntapClient:
+        """Return a client of the cluster (its HTTP session is the event loop's shared one)."""
 
 
 def check_poll_interval(value: Any) -> float:
@@ -157,15 +156,19 @@ def retry_policy(interval: float) -> RetryPolicy:
     return RetryPolicy(attempts=3, initial_wait=min(0.5, interval / 10), max_wait=interval)
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Whether a failed request may succeed later unchanged (after the client's own retries)."""
-    if not isinstance(exc, ApiError):
-        return False
-    if exc.status is None:
-        return exc.reason == "connection"  # not "tls": a certificate does not fix itself
-    if isinstance(exc, OntapError) and exc.code in WAIT_AND_RETRY_CODES:
-        return True
-    return exc.status == 429 or exc.status >= 500
+def _answer_of(exc: BaseException) -> ApiError | None:
+    return exc if isinstance(exc, ApiError) and exc.status is not None else None
+
+
+def _transient_answer(answer: ApiError) -> bool:
+    return default_transient_status(answer) or (
+        isinstance(answer, OntapError) and answer.code in WAIT_AND_RETRY_CODES
+    )
+
+
+#: Whether a failed read may succeed at a later poll (after the client's own retries): 429, 5xx,
+#: ONTAP's "wait and retry" codes, or no answer for a reason other than TLS.
+is_transient = TransientFailures(_answer_of, _transient_answer)
 
 
 async def read_relationships(
@@ -201,47 +204,12 @@ async def _lookup(client: OntapClient, uuid: str) -> Relationship | BaseExceptio
         return exc
 
 
-def _sessions_key(target: OntapTarget) -> Hashable:
-    return ("ontap sessions", target.host, target.tls)
-
-
-async def _new_sessions() -> SessionPool:
-    return SessionPool()
-
-
-@contextlib.asynccontextmanager
-async def cluster_client(
-    target: OntapTarget, *, retry: RetryPolicy | None = None
-) -> AsyncIterator[OntapClient]:
-    """Yield a client of the target's cluster on the event loop's shared session to it.
-
-    The session is closed when its last user leaves, or when the loop ends.
-    """
-    shared = await registry()
-    async with shared.use(_sessions_key(target), _new_sessions) as pool:
-        yield target.client(pool=pool, retry=retry)
-
-
-def run_with_client(target: OntapTarget, work: Callable[[OntapClient], Awaitable[T]]) -> T:
-    """Run ``work`` with a :func:`cluster_client` on a fresh event loop and return its result (workers).
-
-    Everything the work shared is closed when that loop ends (:func:`~._blocking.run_blocking`).
-    """
-
-    async def main() -> T:
-        async with cluster_client(target) as client:
-            return await work(client)
-
-    return run_blocking(main)
-
-
 class ClusterPoll:
     """The relationship poll of one cluster in one event loop; shared, see :func:`watch_relationship`."""
 
-    def __init__(self, target: OntapTarget, sessions: Lease[SessionPool]) -> None:
+    def __init__(self, target: OntapTarget) -> None:
         self._target = target  # holds the password: never log or show it
-        self._sessions = sessions
-        self.base_url = target.client(pool=sessions.value).base_url
+        self.base_url = target.client().base_url
         self._client: tuple[float, OntapClient] | None = None
         self.poller: BatchedPoller[str, Relationship] = BatchedPoller(
             self.base_url, self._fetch, is_transient=is_transient, min_interval=MIN_POLL_INTERVAL
@@ -258,7 +226,7 @@ class ClusterPoll:
         interval = self.poller.interval or self.poller.min_interval
         if self._client is None or self._client[0] != interval:
             retry = retry_policy(interval)
-            self._client = (interval, self._target.client(pool=self._sessions.value, retry=retry))
+            self._client = (interval, self._target.client(retry=retry))
         return self._client[1]
 
     async def _fetch(self, uuids: frozenset[str]) -> dict[str, Relationship | BaseException]:
@@ -274,9 +242,8 @@ class ClusterPoll:
             ) from exc
 
     async def close(self) -> None:
-        """Stop polling and give the session back."""
+        """Stop polling."""
         await self.poller.close()
-        await self._sessions.release()
 
 
 class RelationshipWatch:
@@ -324,12 +291,7 @@ async def watch_relationship(
     shared = await registry()
 
     async def make() -> ClusterPoll:
-        sessions = await shared.acquire(_sessions_key(target), _new_sessions)
-        try:
-            return ClusterPoll(target, sessions)
-        except BaseException:
-            await sessions.release()
-            raise
+        return ClusterPoll(target)
 
     lease = await shared.acquire(_poll_key(target), make, version=_fingerprint(target))
     try:

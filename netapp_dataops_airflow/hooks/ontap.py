@@ -28,15 +28,13 @@ connection and the field, never a secret.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from netapp_dataops_airflow.clients._http import SessionPool, TlsSettings, tls_context
+from netapp_dataops_airflow.clients._blocking import run_blocking
+from netapp_dataops_airflow.clients._http import TlsSettings, tls_context
 from netapp_dataops_airflow.clients._retry import RetryPolicy
 from netapp_dataops_airflow.clients._values import whole_number
 from netapp_dataops_airflow.clients.ontap import OntapClient
@@ -108,14 +106,8 @@ class OntapConnection:
         """How the client verifies the cluster's certificate."""
         return TlsSettings(verify=self.verify_ssl, ca_pem=self.ca_pem, check_hostname=self.check_hostname)
 
-    @property
-    def cluster_key(self) -> tuple[str, str, str, TlsSettings]:
-        """What identifies the cluster and the identity used on it (for sharing; never log it)."""
-        return (self.host, self.username, self.password, self.tls)
-
-    def client(self, *, pool: SessionPool | None = None, retry: RetryPolicy | None = None) -> OntapClient:
-        """Return a client for the cluster; ``pool`` decides which sessions it shares."""
-        options: dict[str, Any] = {"pool": pool} if pool is not None else {}
+    def client(self, *, retry: RetryPolicy | None = None) -> OntapClient:
+        """Return a client for the cluster (its HTTP session is the event loop's shared one)."""
         return OntapClient(
             self.host,
             self.username,
@@ -124,36 +116,7 @@ class OntapConnection:
             verify=self.verify_ssl,
             check_hostname=self.check_hostname,
             retry=retry,
-            **options,
         )
-
-    @contextlib.asynccontextmanager
-    async def session_client(self) -> AsyncIterator[OntapClient]:
-        """Yield a client with an HTTP session of its own, closed on exit (for one-off calls)."""
-        pool = SessionPool()
-        try:
-            yield self.client(pool=pool)
-        finally:
-            await pool.close()
-
-    def run(self, work: Callable[[OntapClient], Awaitable[T]]) -> T:
-        """Run ``work`` with a client on a fresh event loop and close its HTTP session afterwards.
-
-        For synchronous code (workers). The session must be closed before its loop ends: aiohttp
-        warns about unclosed sessions, and the loop is gone once this returns.
-        """
-
-        async def main() -> T:
-            async with self.session_client() as client:
-                return await work(client)
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(main())
-        # Called from async code (an async task): a loop runs in this thread, so use another one.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
-            return executor.submit(asyncio.run, main()).result()
 
 
 def _address(name: str, host: str | None, port: Any) -> str:
@@ -239,7 +202,8 @@ class OntapHook(NetAppHook[OntapConnection]):
     def test_connection(self) -> tuple[bool, str]:
         """Check the address, certificate and credentials by reading the cluster (the UI's Test button)."""
         try:
-            cluster = self.get_connection_settings().run(lambda client: client.get_cluster())
+            settings = self.get_connection_settings()
+            cluster = run_blocking(lambda: settings.client().get_cluster())
         except NetAppDataOpsError as exc:
             return False, str(exc)
         return True, f"Connected to ONTAP cluster {cluster.name!r} ({cluster.version or 'version unknown'})"

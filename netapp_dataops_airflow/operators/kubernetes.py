@@ -9,7 +9,6 @@ differs is an error rather than a silent reuse.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any, ClassVar
 
 from airflow.sdk import Context
 
+from netapp_dataops_airflow.clients._blocking import run_blocking
 from netapp_dataops_airflow.clients._values import number
 from netapp_dataops_airflow.clients.kubernetes import (
     JSON,
@@ -27,6 +27,7 @@ from netapp_dataops_airflow.clients.kubernetes import (
     ClusterConfig,
     KubernetesClient,
     Resource,
+    shared_client,
 )
 from netapp_dataops_airflow.clients.kubernetes_objects import (
     SNAPSHOT_API_GROUP,
@@ -155,7 +156,9 @@ class KubernetesObjectOperator(NetAppOperator):
         name = self.object_name(identity)
         deadline = self.absolute_deadline()
         self.check_trigger(self._trigger(name, namespace, "", True, deadline, grace))
-        started = asyncio.run(self._start(settings.cluster_config(), namespace, name, identity, labels))
+        started = run_blocking(
+            lambda: self._start(settings.cluster_config(), namespace, name, identity, labels)
+        )
         uid = str(dig(started.obj, "metadata", "uid"))
         context["task_state_store"].set(
             STATE_KEY,
@@ -184,8 +187,7 @@ class KubernetesObjectOperator(NetAppOperator):
     async def _start(
         self, cluster: ClusterConfig, namespace: str, name: str, identity: str, labels: dict[str, str]
     ) -> _Started:
-        client = await KubernetesClient.connect(cluster)
-        try:
+        async with shared_client(cluster) as client:
             wanted = await self.build(client, namespace, name)
             metadata = wanted["metadata"]
             metadata["labels"] = {**labels, **metadata.get("labels", {})}
@@ -193,8 +195,6 @@ class KubernetesObjectOperator(NetAppOperator):
             obj = await self._create_or_adopt(client, namespace, wanted)
             created = dig(obj, "metadata", "annotations", TASK_ANNOTATION) == identity
             return _Started(obj, created, await self.finished(client, obj))
-        finally:
-            await client.close()
 
     async def _create_or_adopt(self, client: KubernetesClient, namespace: str, wanted: JSON) -> JSON:
         name = wanted["metadata"]["name"]
@@ -232,14 +232,15 @@ class KubernetesObjectOperator(NetAppOperator):
             return None
         ours = bool(stored.get("created_by_task")) and stored.get("uid") == uid
         settings = K8sHook(self.kubernetes_conn_id).get_connection_settings()
-        cleanup = self._settle(
-            settings.cluster_config(),
-            str(name),
-            str(namespace),
-            str(uid) if uid else None,
-            delete=self.cancel_on_kill and ours,
+        return run_blocking(
+            lambda: self._settle(
+                settings.cluster_config(),
+                str(name),
+                str(namespace),
+                str(uid) if uid else None,
+                delete=self.cancel_on_kill and ours,
+            )
         )
-        return asyncio.run(cleanup)
 
     async def _settle(
         self, cluster: ClusterConfig, name: str, namespace: str, uid: str | None, *, delete: bool
@@ -248,8 +249,7 @@ class KubernetesObjectOperator(NetAppOperator):
         described = f"{self.resource.kind} {namespace}/{name}"
         ready = self.trigger_class.ready
         what: str
-        client = await KubernetesClient.connect(cluster)
-        try:
+        async with shared_client(cluster) as client:
             if delete:
                 what, obj = await delete_unless_ready(client, self.resource, name, namespace, uid, ready)
             else:
@@ -266,8 +266,6 @@ class KubernetesObjectOperator(NetAppOperator):
             else:
                 self.log.info("Leaving %s: this task did not create it, or cancel_on_kill=False", described)
             return None
-        finally:
-            await client.close()
 
 
 class VolumeSnapshotOperator(KubernetesObjectOperator):

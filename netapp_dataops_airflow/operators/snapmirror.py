@@ -33,13 +33,13 @@ from typing import Any
 
 from airflow.sdk import Context
 
+from netapp_dataops_airflow.clients._blocking import run_blocking
 from netapp_dataops_airflow.clients._values import whole_number
 from netapp_dataops_airflow.clients.ontap import OntapClient, Relationship, Transfer, check_uuid
 from netapp_dataops_airflow.clients.snapmirror import (
     abort_transfer,
     check_poll_interval,
     failure_reason,
-    run_with_client,
     transfer_result,
 )
 from netapp_dataops_airflow.exceptions import (
@@ -217,9 +217,7 @@ class SnapMirrorUpdateOperator(NetAppOperator):
                 record = StoredTransfer(relationship_uuid, transfer_uuid, adopted, try_number)
                 store.set(STATE_KEY, asdict(record))
 
-        started = run_with_client(
-            settings, lambda client: self._start(client, settings, request, earlier, remember)
-        )
+        started = run_blocking(lambda: self._start(settings.client(), settings, request, earlier, remember))
         if started.finished is not None:
             return self._report(context, started.relationship, started.finished, started)
         self.defer_to(
@@ -452,7 +450,7 @@ class SnapMirrorUpdateOperator(NetAppOperator):
                 return note, relationship, None
 
         settings = OntapHook(self.ontap_conn_id).get_connection_settings()
-        note, relationship, transfer = run_with_client(settings, settle)
+        note, relationship, transfer = run_blocking(lambda: settle(settings.client()))
         if note is not None:
             self.log.info("%s after the deadline", note)
         elif not abort:

@@ -145,8 +145,10 @@ class KubernetesObjectTrigger(NetAppTrigger):
     async def wait(self) -> Event:
         """Watch the object until its check reaches an outcome."""
         cluster = await self.cluster()
-        client = await shared_client(cluster)
-        async with shared_informer(cluster, self.resource, self.namespace) as informer:
+        async with (
+            shared_client(cluster) as client,
+            shared_informer(cluster, self.resource, self.namespace) as informer,
+        ):
             return await self.watch(informer, client)
 
     async def watch(self, informer: Informer, client: KubernetesClient) -> Event:
@@ -214,10 +216,10 @@ class KubernetesObjectTrigger(NetAppTrigger):
 
     async def cancel(self) -> None:
         """Delete the object (only the incarnation with our uid) unless it is ready by now."""
-        client = await shared_client(await self.cluster())
-        what, _ = await delete_unless_ready(
-            client, self.resource, self.name, self.namespace, self.uid, self.ready
-        )
+        async with shared_client(await self.cluster()) as client:
+            what, _ = await delete_unless_ready(
+                client, self.resource, self.name, self.namespace, self.uid, self.ready
+            )
         if what == "ready":
             self.log.info("%s is ready: keeping it, a finished result is never deleted", self.describe())
         elif what == "gone":

@@ -23,7 +23,6 @@ from netapp_dataops_airflow.clients.snapmirror import (
     RelationshipWatch,
     abort_transfer,
     check_poll_interval,
-    cluster_client,
     failure_reason,
     is_transient,
     size,
@@ -195,6 +194,5 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
     async def cancel(self) -> None:
         """Abort the transfer (the task was marked failed); ONTAP refuses it once the transfer ended."""
         settings = await OntapHook(self.ontap_conn_id).aget_connection_settings()
-        async with cluster_client(settings) as client:
-            message = await abort_transfer(client, self.relationship_uuid, self.transfer_uuid)
+        message = await abort_transfer(settings.client(), self.relationship_uuid, self.transfer_uuid)
         self.log.info("%s", message)

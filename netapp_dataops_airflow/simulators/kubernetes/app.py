@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from . import discovery, errors, kinds, openapi, patching, tables
 from .control import CONTROL_PREFIX, add_control_routes
@@ -31,9 +30,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def make_app(backend: KubernetesBackend, *, token: str | None = None) -> web.Application:
-    """Build an aiohttp application serving ``backend`` (bearer ``token`` required when given)."""
+    """Build an aiohttp application serving ``backend`` (bearer ``token`` required when given).
+
+    The accepted tokens are ``backend.tokens``: tests rotate and revoke them there.
+    """
+    if token is not None:
+        backend.tokens.start_with(token)
     app = web.Application(
-        middlewares=[_count_requests, _status_errors, _faults, _authentication(token)],
+        middlewares=[_count_requests, _status_errors, _faults, _authenticate],
         client_max_size=16 * 1024 * 1024,
     )
     app[BACKEND_KEY] = backend
@@ -155,18 +159,15 @@ async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
     raise asyncio.CancelledError
 
 
-def _authentication(token: str | None) -> Middleware:
-    @web.middleware
-    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if token is None or request.path.startswith(CONTROL_PREFIX):
-            return await handler(request)
-        header = request.headers.get("Authorization")
-        # A request without credentials is anonymous: only the public info paths are open to it.
-        if header == f"Bearer {token}" or (header is None and request.path in PUBLIC_PATHS):
-            return await handler(request)
-        raise errors.unauthorized()
-
-    return authenticate
+@web.middleware
+async def _authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(CONTROL_PREFIX):
+        return await handler(request)
+    header = request.headers.get("Authorization")
+    # A request without credentials is anonymous: only the public info paths are open to it.
+    if request.app[BACKEND_KEY].tokens.allows(header) or (header is None and request.path in PUBLIC_PATHS):
+        return await handler(request)
+    raise errors.unauthorized()
 
 
 async def _resource(request: web.Request) -> web.StreamResponse:

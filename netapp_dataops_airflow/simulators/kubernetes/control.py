@@ -78,6 +78,23 @@ def add_control_routes(router: web.UrlDispatcher, backend: KubernetesBackend) ->
         backend.faults.stall_watches(float((await body(request)).get("seconds", 0)))  # type: ignore[arg-type]
         return json_response({})
 
+    async def garble_watches(request: web.Request) -> web.Response:
+        backend.faults.garble_watch_lines(int((await body(request)).get("times", 1)))  # type: ignore[call-overload]
+        return json_response({})
+
+    async def issue_token(request: web.Request) -> web.Response:
+        given = (await body(request)).get("token")
+        if given is not None and (not isinstance(given, str) or not given):
+            raise bad_request("token must be a non-empty string")
+        return json_response({"token": backend.tokens.issue(given)}, 201)
+
+    async def revoke_token(request: web.Request) -> web.Response:
+        token = (await body(request)).get("token")
+        if not isinstance(token, str) or not token:
+            raise bad_request("token must be a non-empty string")
+        backend.tokens.revoke(token)
+        return json_response({})
+
     async def driver_error(request: web.Request) -> web.Response:
         data = await body(request)
         message = str(data.get("message", "injected driver error"))
@@ -98,4 +115,7 @@ def add_control_routes(router: web.UrlDispatcher, backend: KubernetesBackend) ->
     router.add_delete(CONTROL_PREFIX + "faults", clear_faults)
     router.add_post(CONTROL_PREFIX + "watches/expire", expire_watches)
     router.add_post(CONTROL_PREFIX + "watches/stall", stall_watches)
+    router.add_post(CONTROL_PREFIX + "watches/garble", garble_watches)
+    router.add_post(CONTROL_PREFIX + "tokens", issue_token)
+    router.add_post(CONTROL_PREFIX + "tokens/revoke", revoke_token)
     router.add_post(CONTROL_PREFIX + "driver-errors", driver_error)

@@ -1,4 +1,4 @@
-"""Injected failures: bad answers to matching requests, stalled watches, CSI driver errors."""
+"""Injected failures: bad answers to matching requests, stalled or garbled watches, CSI driver errors."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ class Faults:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self._watch_stall_until = 0.0
+        self._garbled_watch_lines = 0
         self._driver_errors: dict[str, deque[str]] = {"snapshot": deque(), "clone": deque()}
 
     def clear(self) -> None:
@@ -45,6 +46,7 @@ class Faults:
         with self._lock:
             self._rules.clear()
             self._watch_stall_until = 0.0
+            self._garbled_watch_lines = 0
             for queue in self._driver_errors.values():
                 queue.clear()
 
@@ -100,6 +102,19 @@ class Faults:
     def watch_stall_remaining(self) -> float:
         """Seconds left of a watch stall."""
         return max(0.0, self._watch_stall_until - time.monotonic())
+
+    def garble_watch_lines(self, times: int = 1) -> None:
+        """Send the next ``times`` watch lines (of any open watch) cut short: not valid JSON."""
+        with self._lock:
+            self._garbled_watch_lines += times
+
+    def take_garbled_watch_line(self) -> bool:
+        """Whether the watch line about to be sent must be garbled (counted as used)."""
+        with self._lock:
+            if self._garbled_watch_lines <= 0:
+                return False
+            self._garbled_watch_lines -= 1
+            return True
 
     def fail_next_snapshot(self, message: str) -> None:
         """Make the next CSI CreateSnapshot fail with ``message`` (retries then succeed)."""

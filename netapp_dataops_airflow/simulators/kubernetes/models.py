@@ -39,6 +39,7 @@ from .seed import default_objects
 from .selectors import FieldSelector, LabelSelector
 from .stats import ServerStats
 from .timing import Timing
+from .tokens import Tokens
 from .validation import validate
 
 DEFAULT_HISTORY = 1000
@@ -132,12 +133,16 @@ class KubernetesBackend:
         self.faults = Faults()
         self.timing = Timing()
         self.stats = ServerStats()
+        self.tokens = Tokens()
         self.reset()
 
     # -- control -------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget every object, end open watches, and seed the default cluster contents."""
+        """Forget every object, end open watches, and seed the default cluster contents.
+
+        Faults are cleared and only the starting token is accepted again.
+        """
         with self._lock:
             for objects in self._store.values():
                 objects.clear()
@@ -145,6 +150,7 @@ class KubernetesBackend:
             self._history.clear()
             self._compacted = self._rv
             self.faults.clear()
+            self.tokens.reset()
             self.timing = Timing()
             self.stats.clear()
             self.seed(*default_objects())

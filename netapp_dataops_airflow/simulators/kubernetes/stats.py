@@ -86,6 +86,11 @@ class ServerStats:
             if self._watches_open[key] <= 0:
                 del self._watches_open[key]
 
+    def open_watches(self, resource: str | None = None) -> int:
+        """How many watch streams are open now, of ``resource`` (a plural) or of any."""
+        with self._lock:
+            return sum(n for (plural, _), n in self._watches_open.items() if resource in (None, plural))
+
     def committed(self, kind: Kind, obj: JSON, old: JSON | None) -> None:
         """Time the change if it makes the object ready (called for every committed change)."""
         ready = READY.get(kind)

@@ -128,6 +128,9 @@ class WatchStream:
                 self._kind, [obj], metadata(obj)["resourceVersion"], headers=not self._headers_sent
             )
             self._headers_sent = True
-        await self._response.write((dumps({"type": event_type, "object": sent}) + "\n").encode())
+        line = dumps({"type": event_type, "object": sent})
+        if self._backend.faults.take_garbled_watch_line():
+            line = line[: len(line) // 2]  # as a proxy that cut the stream mid-event would
+        await self._response.write((line + "\n").encode())
         if event_type in ("ADDED", "MODIFIED"):
             self._backend.stats.sent(self._kind, obj)

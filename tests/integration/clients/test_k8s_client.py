@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,28 +12,46 @@ import pytest
 import yaml
 
 from netapp_dataops_airflow.clients._retry import RetryPolicy
+from netapp_dataops_airflow.clients._shared import registry
 from netapp_dataops_airflow.clients.kubernetes import (
     PERSISTENT_VOLUME_CLAIMS,
     STORAGE_CLASSES,
     VOLUME_SNAPSHOTS,
     ClusterConfig,
     KubernetesClient,
-    close_shared_clients,
+    client_key,
     shared_client,
 )
 from netapp_dataops_airflow.clients.kubernetes_informer import (
+    FATAL_ATTEMPTS,
     Informer,
     shared_informer,
-    stop_shared_informers,
 )
-from netapp_dataops_airflow.exceptions import ApiError
+from netapp_dataops_airflow.exceptions import ApiError, NetAppDataOpsError
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
 
 QUICK = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05)
 
 
-def cluster_for(sim: KubernetesSimulator, path: Path) -> ClusterConfig:
-    return ClusterConfig(kubeconfig=yaml.safe_load(sim.write_kubeconfig(path).read_text()))
+def cluster_for(sim: KubernetesSimulator, path: Path, token: str | None = None) -> ClusterConfig:
+    kubeconfig = yaml.safe_load(sim.write_kubeconfig(path).read_text())
+    if token is not None:
+        kubeconfig["users"][0]["user"]["token"] = token
+    return ClusterConfig(kubeconfig=kubeconfig)
+
+
+async def watching(sim: KubernetesSimulator, resource: str = "volumesnapshots") -> None:
+    """Return once the simulator serves an open watch of ``resource``."""
+    for _ in range(500):
+        if sim.backend.stats.open_watches(resource):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no watch of {resource} was opened")
+
+
+def never(obj: dict[str, Any] | None) -> str | None:
+    """Check for wait_for that keeps waiting whatever it sees."""
+    return None
 
 
 def claim(name: str, size: str = "1Gi") -> dict[str, Any]:
@@ -63,8 +82,6 @@ def ready(obj: dict[str, Any] | None) -> str | None:
 async def sim() -> AsyncIterator[KubernetesSimulator]:
     async with KubernetesSimulator() as simulator:
         yield simulator
-    await stop_shared_informers()
-    await close_shared_clients()
 
 
 @pytest.fixture
@@ -192,7 +209,30 @@ async def test_tls_is_verified_against_the_kubeconfig_ca(tmp_path: Path) -> None
 
 
 async def test_shared_client_is_one_per_cluster_and_loop(cluster: ClusterConfig) -> None:
-    assert await shared_client(cluster) is await shared_client(cluster)
+    async with shared_client(cluster) as one, shared_client(cluster) as two:
+        assert one is two
+
+
+async def test_a_rotated_token_replaces_the_shared_client_instead_of_adding_one(tmp_path: Path) -> None:
+    async with KubernetesSimulator(token="token-0") as sim:
+        shared = await registry()
+        clients: list[KubernetesClient] = []
+        async with shared_client(cluster_for(sim, tmp_path / "kc", "token-0")) as first:
+            clients.append(first)
+            for rotation in range(1, 31):
+                token = sim.backend.tokens.issue(f"token-{rotation}")
+                sim.backend.tokens.revoke(f"token-{rotation - 1}")
+                async with shared_client(cluster_for(sim, tmp_path / "kc", token)) as client:
+                    await client.list_objects(STORAGE_CLASSES)  # made with the new token
+                    clients.append(client)
+                in_use = shared.keys()
+                clients_in_use = [key for key in in_use if isinstance(key, tuple) and key[0] == "kubernetes"]
+                assert clients_in_use == [client_key(cluster_for(sim, tmp_path / "kc", token))]
+            assert len({id(client) for client in clients}) == 31
+            assert not first.closed  # retired, but still in use here
+        assert first.closed
+        assert all(client.closed for client in clients[:-1])
+        assert not clients[-1].closed  # the current one, kept for the next user
 
 
 # -- informer ----------------------------------------------------------------------------------
@@ -202,9 +242,11 @@ async def test_many_waiters_share_one_list_and_one_watch(
     sim: KubernetesSimulator, cluster: ClusterConfig
 ) -> None:
     sim.backend.seed(*bound_claim("source"))
-    client = await shared_client(cluster)
     names = [f"snap-{i}" for i in range(25)]
-    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+    async with (
+        shared_client(cluster) as client,
+        shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer,
+    ):
         # As in production: each object is created (by a task) before its wait starts.
         waits = []
         for name in names:
@@ -227,8 +269,8 @@ async def test_object_created_before_the_wait_is_found(
     sim: KubernetesSimulator, cluster: ClusterConfig
 ) -> None:
     sim.backend.seed(*bound_claim("source"))
-    client = await shared_client(cluster)
-    await client.create(VOLUME_SNAPSHOTS, snapshot("early", "source"), "default")
+    async with shared_client(cluster) as client:
+        await client.create(VOLUME_SNAPSHOTS, snapshot("early", "source"), "default")
     async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
         assert (await asyncio.wait_for(informer.wait_for("early", ready), 30)).startswith("snapcontent-")
 
@@ -241,9 +283,11 @@ async def test_missing_object_is_reported_gone(cluster: ClusterConfig) -> None:
 async def test_deletion_during_the_wait_ends_it(sim: KubernetesSimulator, cluster: ClusterConfig) -> None:
     sim.backend.seed(*bound_claim("unbound-source"))
     sim.backend.timing.update(snapshot=30.0)  # the snapshot will not progress during this test
-    client = await shared_client(cluster)
-    await client.create(VOLUME_SNAPSHOTS, snapshot("doomed", "unbound-source"), "default")
-    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+    async with (
+        shared_client(cluster) as client,
+        shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer,
+    ):
+        await client.create(VOLUME_SNAPSHOTS, snapshot("doomed", "unbound-source"), "default")
         wait = asyncio.ensure_future(informer.wait_for("doomed", ready))
         await asyncio.sleep(0.2)
         assert not wait.done()
@@ -254,10 +298,10 @@ async def test_deletion_during_the_wait_ends_it(sim: KubernetesSimulator, cluste
 async def test_recreated_name_with_another_uid_counts_as_gone(
     sim: KubernetesSimulator, cluster: ClusterConfig
 ) -> None:
-    client = await shared_client(cluster)
-    first = await client.create(PERSISTENT_VOLUME_CLAIMS, claim("reborn"), "default")
-    await client.delete(PERSISTENT_VOLUME_CLAIMS, "reborn", "default")
-    await client.create(PERSISTENT_VOLUME_CLAIMS, claim("reborn"), "default")
+    async with shared_client(cluster) as client:
+        first = await client.create(PERSISTENT_VOLUME_CLAIMS, claim("reborn"), "default")
+        await client.delete(PERSISTENT_VOLUME_CLAIMS, "reborn", "default")
+        await client.create(PERSISTENT_VOLUME_CLAIMS, claim("reborn"), "default")
 
     def bound(obj: dict[str, Any] | None) -> str | None:
         if obj is None:
@@ -293,8 +337,10 @@ async def test_informer_recovers_from_an_ended_watch(
 ) -> None:
     sim.backend.seed(*bound_claim("source"))
     sim.backend.timing.update(snapshot_ready=0.5)
-    client = await shared_client(cluster)
-    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+    async with (
+        shared_client(cluster) as client,
+        shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer,
+    ):
         await client.create(VOLUME_SNAPSHOTS, snapshot("survivor", "source"), "default")
         wait = asyncio.ensure_future(informer.wait_for("survivor", ready))
         await asyncio.sleep(0.1)
@@ -313,12 +359,84 @@ async def test_forbidden_list_fails_waiters_fast(sim: KubernetesSimulator, clust
     assert "k8s/rbac.yaml" in str(raised.value)
 
 
-async def test_informer_stops_cleanly(cluster: ClusterConfig) -> None:
-    client = await shared_client(cluster)
+async def test_informer_stops_cleanly(client: KubernetesClient) -> None:
     informer = Informer(client, VOLUME_SNAPSHOTS, "default")
     informer.start()
-    wait = asyncio.ensure_future(informer.wait_for("x", lambda obj: None))
+    wait = asyncio.ensure_future(informer.wait_for("x", never))
     await asyncio.sleep(0.1)
-    await informer.stop()
+    await informer.close()
     with pytest.raises(asyncio.CancelledError):
         await wait
+
+
+async def test_a_token_revoked_after_the_sync_fails_every_waiter_after_a_few_tries(tmp_path: Path) -> None:
+    async with KubernetesSimulator(token="old-secret") as sim:
+        cluster = cluster_for(sim, tmp_path / "kc", "old-secret")
+        async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+            waits = [asyncio.ensure_future(informer.wait_for(f"snap-{i}", never)) for i in range(3)]
+            await watching(sim)
+            sim.backend.tokens.revoke("old-secret")
+            sim.backend.expire_watches()  # the next watch (and list) must authenticate again
+            failures = await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 30)
+            assert informer.given_up
+        for failure in failures:
+            assert isinstance(failure, ApiError)
+            assert failure.status == 401
+            assert f"HTTP 401 (tried {FATAL_ATTEMPTS} times)" in str(failure)
+            assert "credentials in the connection were rejected" in str(failure)
+            assert "old-secret" not in str(failure)
+        # It gave up: closed at once (not kept for 60 s), its lease on the client given back.
+        assert (await registry()).users(client_key(cluster)) == 0
+
+        # A rotation brings a new version: a fresh informer and client, which work.
+        new = sim.backend.tokens.issue("new")
+        rotated = cluster_for(sim, tmp_path / "kc", new)
+        async with (
+            shared_client(rotated) as client,
+            shared_informer(rotated, VOLUME_SNAPSHOTS, "default") as fresh,
+        ):
+            assert fresh is not informer
+            await client.create(VOLUME_SNAPSHOTS, snapshot("after", "missing-pvc"), "default")
+            seen = await asyncio.wait_for(fresh.wait_for("after", lambda obj: obj), 30)
+            assert seen["metadata"]["name"] == "after"
+
+
+async def test_an_unexpected_error_in_the_informer_reaches_every_waiter(
+    sim: KubernetesSimulator, cluster: ClusterConfig
+) -> None:
+    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+        waits = [asyncio.ensure_future(informer.wait_for(f"snap-{i}", never)) for i in range(3)]
+        await watching(sim)
+        sim.backend.faults.garble_watch_lines(1)
+        async with shared_client(cluster) as client:
+            await client.create(VOLUME_SNAPSHOTS, snapshot("trigger", "missing-pvc"), "default")
+        failures = await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 30)
+    for failure in failures:
+        assert isinstance(failure, NetAppDataOpsError)
+        assert "stopped on an unexpected JSONDecodeError" in str(failure)
+        assert "volumesnapshots in namespace 'default'" in str(failure)
+    # A waiter that comes later is not told about the dead one: it gets a fresh informer.
+    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as fresh:
+        assert fresh is not informer
+        assert (await asyncio.wait_for(fresh.wait_for("trigger", lambda obj: obj), 30)) is not None
+
+
+def test_the_watch_and_the_client_are_closed_when_the_loop_of_a_wait_ends(tmp_path: Path) -> None:
+    with KubernetesSimulator() as sim:
+        sim.backend.seed(*bound_claim("data"))
+        cluster = cluster_for(sim, tmp_path / "kc")
+
+        async def wait() -> KubernetesClient:
+            async with shared_informer(cluster, PERSISTENT_VOLUME_CLAIMS, "default") as informer:
+                assert await asyncio.wait_for(informer.wait_for("data", lambda obj: obj), 30)
+                await watching(sim, "persistentvolumeclaims")
+                return informer.client  # nothing closed or stopped by hand
+
+        client = asyncio.run(wait())
+        assert client.closed
+        for _ in range(500):  # the server notices the closed connection in its own thread
+            if not sim.backend.stats.open_watches():
+                break
+            time.sleep(0.02)
+        assert sim.backend.stats.open_watches() == 0
+        assert sim.backend.stats.to_json()["watches"][0]["opened"] == 1

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
-from netapp_dataops_airflow.clients._http import SessionPool
+from netapp_dataops_airflow.clients._http import TlsSettings, session_key
 from netapp_dataops_airflow.clients._retry import RetryPolicy
+from netapp_dataops_airflow.clients._shared import registry
 from netapp_dataops_airflow.clients.ontap import OntapClient
 from netapp_dataops_airflow.exceptions import (
     ApiError,
@@ -31,15 +33,8 @@ async def ontap() -> AsyncIterator[OntapSimulator]:
 
 
 @pytest.fixture
-async def pool() -> AsyncIterator[SessionPool]:
-    pool = SessionPool()
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-def client(ontap: OntapSimulator, pool: SessionPool) -> OntapClient:
-    return OntapClient(ontap.url, ontap.username, ontap.password, ca_pem=ontap.ca_pem, retry=FAST, pool=pool)
+def client(ontap: OntapSimulator) -> OntapClient:
+    return OntapClient(ontap.url, ontap.username, ontap.password, ca_pem=ontap.ca_pem, retry=FAST)
 
 
 async def test_get_cluster(client: OntapClient) -> None:
@@ -175,12 +170,8 @@ async def test_an_answer_that_is_no_json_object_is_an_error_not_an_empty_answer(
     assert ontap.backend.faults.pending() == []
 
 
-async def test_bad_credentials_are_401_and_never_leak_the_password(
-    ontap: OntapSimulator, pool: SessionPool
-) -> None:
-    wrong = OntapClient(
-        ontap.url, ontap.username, "wrong-" + PASSWORD, ca_pem=ontap.ca_pem, retry=FAST, pool=pool
-    )
+async def test_bad_credentials_are_401_and_never_leak_the_password(ontap: OntapSimulator) -> None:
+    wrong = OntapClient(ontap.url, ontap.username, "wrong-" + PASSWORD, ca_pem=ontap.ca_pem, retry=FAST)
     with pytest.raises(OntapError) as denied:
         await wrong.get_cluster()
     assert (denied.value.status, denied.value.code) == (401, "6")
@@ -189,9 +180,9 @@ async def test_bad_credentials_are_401_and_never_leak_the_password(
     assert PASSWORD not in repr(wrong)
 
 
-async def test_untrusted_certificate_fails_without_retrying(ontap: OntapSimulator, pool: SessionPool) -> None:
+async def test_untrusted_certificate_fails_without_retrying(ontap: OntapSimulator) -> None:
     ontap.backend.inject_fault("error", status=500, times=-1)  # would be seen if any request got through
-    untrusted = OntapClient(ontap.url, ontap.username, ontap.password, retry=FAST, pool=pool)
+    untrusted = OntapClient(ontap.url, ontap.username, ontap.password, retry=FAST)
     with pytest.raises(ApiError) as failed:
         await untrusted.get_cluster()
     assert failed.value.reason == "tls"
@@ -200,13 +191,13 @@ async def test_untrusted_certificate_fails_without_retrying(ontap: OntapSimulato
     assert len(ontap.backend.faults.pending()) == 1
 
 
-async def test_hostname_check_and_verify_off(ontap: OntapSimulator, pool: SessionPool) -> None:
+async def test_hostname_check_and_verify_off(ontap: OntapSimulator) -> None:
     by_name = ontap.url.replace("127.0.0.1", "localhost")
-    assert (await OntapClient(by_name, "admin", PASSWORD, ca_pem=ontap.ca_pem, pool=pool).get_cluster()).name
-    unverified = OntapClient(ontap.url, ontap.username, ontap.password, verify=False, pool=pool)
+    assert (await OntapClient(by_name, "admin", PASSWORD, ca_pem=ontap.ca_pem).get_cluster()).name
+    unverified = OntapClient(ontap.url, ontap.username, ontap.password, verify=False)
     assert (await unverified.get_cluster()).name == "sim-cluster"
     with pytest.raises(InvalidInputError, match="PEM"):
-        await OntapClient(ontap.url, "admin", PASSWORD, ca_pem="not a certificate", pool=pool).get_cluster()
+        await OntapClient(ontap.url, "admin", PASSWORD, ca_pem="not a certificate").get_cluster()
 
 
 async def test_retries_5xx_wait_and_retry_codes_and_drops(ontap: OntapSimulator, client: OntapClient) -> None:
@@ -233,7 +224,7 @@ async def test_retries_give_up_with_the_last_answer(ontap: OntapSimulator, clien
     assert unreachable.value.reason == "connection"
 
 
-async def test_a_stalled_answer_times_out_and_is_retried(ontap: OntapSimulator, pool: SessionPool) -> None:
+async def test_a_stalled_answer_times_out_and_is_retried(ontap: OntapSimulator) -> None:
     impatient = OntapClient(
         ontap.url,
         ontap.username,
@@ -241,23 +232,39 @@ async def test_a_stalled_answer_times_out_and_is_retried(ontap: OntapSimulator, 
         ca_pem=ontap.ca_pem,
         timeout=aiohttp.ClientTimeout(sock_read=0.2),
         retry=FAST,
-        pool=pool,
     )
     ontap.backend.inject_fault("stall", seconds=1.0)
     assert (await impatient.get_cluster()).name == "sim-cluster"
 
 
-async def test_one_session_per_endpoint_is_shared(ontap: OntapSimulator, pool: SessionPool) -> None:
-    first = OntapClient(ontap.url, "admin", PASSWORD, ca_pem=ontap.ca_pem, pool=pool)
-    second = OntapClient(ontap.url, "other", "x", ca_pem=ontap.ca_pem, pool=pool)
+async def test_one_session_per_endpoint_is_shared(ontap: OntapSimulator) -> None:
+    first = OntapClient(ontap.url, "admin", PASSWORD, ca_pem=ontap.ca_pem)
+    second = OntapClient(ontap.url, "other", "x", ca_pem=ontap.ca_pem)
     await first.get_cluster()
     with pytest.raises(OntapError):
         await second.get_cluster()  # same session, its own credentials
-    from netapp_dataops_airflow.clients._http import TlsSettings
+    shared = await registry()
+    in_use = shared.keys()
+    sessions = [key for key in in_use if isinstance(key, tuple) and key[0] == "http"]
+    assert sessions == [session_key(first.base_url, TlsSettings(ca_pem=ontap.ca_pem))]
 
-    assert pool.session(first.base_url, TlsSettings(ca_pem=ontap.ca_pem)) is pool.session(
-        second.base_url, TlsSettings(ca_pem=ontap.ca_pem)
-    )
+
+def test_the_shared_session_is_closed_when_its_loop_ends() -> None:
+    async def never() -> aiohttp.ClientSession:
+        raise AssertionError("the session of the request should still be there")
+
+    async def request_and_keep_the_session(ontap: OntapSimulator) -> aiohttp.ClientSession:
+        client = OntapClient(ontap.url, ontap.username, ontap.password, ca_pem=ontap.ca_pem)
+        await client.get_cluster()
+        shared = await registry()
+        key = session_key(client.base_url, TlsSettings(ca_pem=ontap.ca_pem))
+        async with shared.use(key, never) as session:
+            assert not session.closed  # idle, kept for the next request
+        return session
+
+    with OntapSimulator(password=PASSWORD) as ontap:
+        session = asyncio.run(request_and_keep_the_session(ontap))
+    assert session.closed
 
 
 @pytest.mark.parametrize("host", ["", "ftp://cluster", "https://cluster/api"])

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netapp_dataops_airflow.clients.kubernetes import ClusterConfig, KubernetesClient, close_shared_clients
-from netapp_dataops_airflow.clients.kubernetes_informer import stop_shared_informers
+from netapp_dataops_airflow.clients.kubernetes import ClusterConfig, KubernetesClient
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
 
 
@@ -23,8 +22,6 @@ async def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[
         connection = {"conn_type": "kubernetes", "extra": {"kube_config_path": str(path)}}
         monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(connection))
         yield simulator
-        await stop_shared_informers()
-        await close_shared_clients()
 
 
 @pytest.fixture

@@ -13,13 +13,14 @@ import pytest
 import yaml
 from k8s_objects import alive, claim_body, snapshot_of
 
+from netapp_dataops_airflow.clients._shared import registry
 from netapp_dataops_airflow.clients.kubernetes import (
     PERSISTENT_VOLUME_CLAIMS,
     VOLUME_SNAPSHOTS,
     KubernetesClient,
-    close_shared_clients,
+    shared_client,
 )
-from netapp_dataops_airflow.clients.kubernetes_informer import stop_shared_informers
+from netapp_dataops_airflow.hooks.kubernetes import K8sHook
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
 from netapp_dataops_airflow.triggers.base import NetAppTrigger
 from netapp_dataops_airflow.triggers.kubernetes import (
@@ -241,8 +242,68 @@ async def test_trigger_kwargs_and_events_hold_no_secret(
             name="data", namespace="default", kubernetes_conn_id="secured"
         )
         event = await first_event(trigger)
-        await stop_shared_informers()
-        await close_shared_clients()
     assert event["status"] == "success"
     assert "top-secret-token" not in json.dumps(trigger.serialize())
     assert "top-secret-token" not in json.dumps(event)
+
+
+async def watching(sim: KubernetesSimulator) -> None:
+    """Return once the informer watches snapshots."""
+    for _ in range(500):
+        if sim.backend.stats.open_watches("volumesnapshots"):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the informer never watched")
+
+
+def use_token(monkeypatch: pytest.MonkeyPatch, sim: KubernetesSimulator, path: Path, token: str) -> None:
+    """Point the connection ``secured`` at ``sim`` with ``token`` (as rotating its secret would)."""
+    kubeconfig = yaml.safe_load(sim.write_kubeconfig(path).read_text())
+    kubeconfig["users"][0]["user"]["token"] = token
+    connection = {"conn_type": "kubernetes", "extra": {"kube_config": kubeconfig}}
+    monkeypatch.setenv("AIRFLOW_CONN_SECURED", json.dumps(connection))
+
+
+async def test_a_token_revoked_during_the_wait_ends_it_with_the_cause_and_a_rotation_recovers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    async with KubernetesSimulator(token="first-secret") as sim:
+        sim.backend.seed(*bound_claim("data"))
+        sim.backend.timing.update(snapshot=30.0)  # not ready while the first wait runs
+        use_token(monkeypatch, sim, tmp_path / "kc", "first-secret")
+        async with shared_client(await K8sHook("secured").get_connection_settings().acluster_config()) as c:
+            uid = await create_snapshot(c)
+        waiting = asyncio.ensure_future(first_event(snapshot_trigger(uid, kubernetes_conn_id="secured")))
+        await watching(sim)
+        sim.backend.tokens.revoke("first-secret")
+        sim.backend.expire_watches()
+        event = await waiting
+        assert event["status"] == "error", event
+        assert "HTTP 401" in event["message"]
+        assert "credentials in the connection were rejected" in event["message"]
+        assert "first-secret" not in event["message"]
+
+        # The connection now holds a new token: the next wait gets a new client and informer.
+        use_token(monkeypatch, sim, tmp_path / "kc", sim.backend.tokens.issue("second-secret"))
+        sim.backend.timing.update(snapshot=0.05)
+        async with shared_client(await K8sHook("secured").get_connection_settings().acluster_config()) as c:
+            uid = await create_snapshot(c, name="snap-2")
+        event = await first_event(snapshot_trigger(uid, name="snap-2", kubernetes_conn_id="secured"))
+        assert event["status"] == "success", event
+        shared = await registry()
+        kinds = [key[0] for key in shared.keys() if isinstance(key, tuple)]  # noqa: SIM118 (not a dict)
+        assert (kinds.count("kubernetes"), kinds.count("kubernetes-informer")) == (1, 1)
+
+
+async def test_a_garbled_watch_event_ends_the_wait_with_an_error(
+    sim: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    sim.backend.timing.update(snapshot=30.0)
+    uid = await create_snapshot(client)
+    waiting = asyncio.ensure_future(first_event(snapshot_trigger(uid)))
+    await watching(sim)
+    sim.backend.faults.garble_watch_lines(1)
+    await client.create(VOLUME_SNAPSHOTS, snapshot_of("data", "bystander"), "default")
+    event = await waiting
+    assert event["status"] == "error", event
+    assert "unexpected JSONDecodeError" in event["message"]

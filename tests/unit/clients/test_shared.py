@@ -155,3 +155,21 @@ def test_each_loop_has_its_own_registry_and_an_ended_loop_is_not_pinned() -> Non
     del first, second
     gc.collect()
     assert [ref() for ref in loops] == [None, None]
+
+
+async def test_a_retired_thing_is_replaced_for_new_users_and_closed_after_its_last_one() -> None:
+    shared = await registry()
+    made: list[Thing] = []
+    broken = await shared.acquire("informer", maker("broken", made))
+    other_user = await shared.acquire("informer", maker("unused", made))
+    await broken.retire()
+    await broken.retire()  # twice is harmless
+    fresh = await shared.acquire("informer", maker("fresh", made))
+    assert fresh.value is not broken.value
+    assert shared.keys() == ["informer"]
+    await broken.release(idle_grace=60)
+    assert made[0].closed == 0  # another user still holds it
+    await other_user.release(idle_grace=60)
+    assert made[0].closed == 1
+    await fresh.release()
+    assert [(t.name, t.closed) for t in made] == [("broken", 1), ("fresh", 1)]

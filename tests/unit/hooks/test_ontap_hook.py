@@ -122,17 +122,6 @@ def test_secrets_stay_out_of_reprs() -> None:
     assert SECRET not in repr(connection.tls)
 
 
-def test_the_same_cluster_and_user_share_a_key() -> None:
-    assert (
-        settings().cluster_key
-        == OntapConnection.from_connection(
-            "other_id", host="cluster.example.com", port=None, login="admin", password=SECRET, extras={}
-        ).cluster_key
-    )
-    assert settings().cluster_key != settings(verify_ssl=False).cluster_key
-    assert settings().cluster_key != settings("cluster.example.com", 8443).cluster_key
-
-
 def _env_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "netapp_ontap", **fields}))
 

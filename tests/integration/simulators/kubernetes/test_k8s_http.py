@@ -326,6 +326,48 @@ async def test_bearer_token_and_tls() -> None:
             assert ok.status == 200
 
 
+async def test_tokens_are_rotated_and_revoked_while_open_watches_go_on() -> None:
+    async with KubernetesSimulator(token="first") as sim, aiohttp.ClientSession(sim.url) as http:
+
+        def bearer(token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}"}
+
+        async with http.get(f"{PVCS}?watch=1&timeoutSeconds=20", headers=bearer("first")) as watch:
+            second = await body_of(await http.post("/_simulator/tokens", json={}))
+            assert (await http.get(PVCS, headers=bearer(second["token"]))).status == 200
+            revoked = await http.post("/_simulator/tokens/revoke", json={"token": "first"})
+            assert revoked.status == 200
+            await status_of(await http.get(PVCS, headers=bearer("first")), 401, "Unauthorized")
+            # Authenticated when it started, the open watch still delivers.
+            await http.post(PVCS, json=claim("after"), headers=bearer(second["token"]))
+            (event,) = await read_events(watch, 1)
+            assert event["object"]["metadata"]["name"] == "after"
+        sim.backend.tokens.issue("third")
+        assert (await http.get(PVCS, headers=bearer("third"))).status == 200
+        await http.post("/_simulator/reset")  # only the starting token again
+        assert (await http.get(PVCS, headers=bearer("first"))).status == 200
+        await status_of(await http.get(PVCS, headers=bearer("third")), 401, "Unauthorized")
+        bad = await http.post("/_simulator/tokens/revoke", json={"token": ""})
+        assert bad.status == 400
+
+
+async def test_a_garbled_watch_line_is_not_json_and_the_next_one_is(
+    simulator: KubernetesSimulator, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(f"{PVCS}?watch=1&timeoutSeconds=20") as watch:
+        assert (await http.post("/_simulator/watches/garble", json={"times": 1})).status == 200
+        await http.post(PVCS, json=claim("first"))
+        garbled = await asyncio.wait_for(watch.content.readline(), 10)
+        with pytest.raises(ValueError):
+            json.loads(garbled)
+        assert garbled.startswith(b'{"type":"ADDED"')
+        await http.post(PVCS, json=claim("second"))
+        events = []
+        while not events or events[-1]["object"]["metadata"]["name"] != "second":
+            events += await read_events(watch, 1)  # whole JSON lines again
+    assert events[-1]["type"] == "ADDED"
+
+
 async def test_snapshot_progression_seen_by_a_watch(
     simulator: KubernetesSimulator, http: aiohttp.ClientSession
 ) -> None:

@@ -60,6 +60,16 @@ def test_requests_and_watches_are_counted_per_resource_and_namespace() -> None:
     ]
 
 
+def test_open_watches_are_counted_per_resource_or_in_all() -> None:
+    stats = ServerStats()
+    stats.watch_opened(kinds.SNAPSHOTS, "a")
+    stats.watch_opened(kinds.SNAPSHOTS, None)
+    stats.watch_opened(kinds.PVCS, "a")
+    stats.watch_closed(kinds.PVCS, "a")
+    assert (stats.open_watches(), stats.open_watches("volumesnapshots")) == (2, 2)
+    assert stats.open_watches("persistentvolumeclaims") == 0
+
+
 def test_a_snapshot_becoming_ready_is_timed_once_at_commit() -> None:
     cluster = Cluster()
     backend = cluster.backend
