@@ -2,7 +2,7 @@
 
 ONTAP answers every failure with ``{"error": {"message", "code", "target"?}}``; ``code`` is a
 string on the wire. The codes below are the ones NetApp documents for the endpoints simulated here
-(see ``shared/reference/netapp-apis.md`` §1.2-1.7); messages are ONTAP-like, not verbatim.
+(ONTAP's REST error documentation); messages are ONTAP-like, not verbatim.
 """
 
 from __future__ import annotations
