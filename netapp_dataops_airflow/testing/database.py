@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +37,7 @@ def ensure_airflow_db() -> Path:
         )
     with _pytest_timeout_kept():
         initdb()
+    close_dropped_connections()
     Path(settings.DAGS_FOLDER).mkdir(parents=True, exist_ok=True)  # dag.test() scans it on every run
     DagBundlesManager().sync_bundles_to_db()  # type: ignore[no-untyped-call]
     return home
@@ -46,6 +49,18 @@ def _sqlite_path(url: str) -> Path | None:
     if not url.startswith(prefix):
         return None
     return Path(url[len(prefix) :].split("?", 1)[0]).expanduser().resolve()
+
+
+def close_dropped_connections() -> None:
+    """Let the collector close the SQLite connections ``initdb`` drops, quietly, now.
+
+    ``initdb`` swaps the ORM's engine while its session still holds a connection of the old one, which
+    is then closed only when garbage collected: from Python 3.13 with a ``ResourceWarning``, an error
+    under ``-W error``, in whichever test the collector happens to run.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 @contextlib.contextmanager

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+import warnings
+
 import pytest
+
+from netapp_dataops_airflow.testing import ensure_airflow_db
 
 PLUGIN_USER = """
 import json
@@ -65,3 +71,15 @@ def test_pytest_plugins_registers_the_fixtures_and_a_scratch_airflow_home(
 
     result.assert_outcomes(passed=4)
     assert not (pytester.path / "airflow").exists()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 13), reason="sqlite3 warns about unclosed connections from 3.13")
+def test_creating_the_database_leaves_no_connection_to_the_garbage_collector() -> None:
+    gc.collect()
+    ensure_airflow_db.__wrapped__()  # the real work again (the cached call ran at session start)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+
+    assert [str(warning.message) for warning in caught] == []
