@@ -35,9 +35,8 @@ def ensure_airflow_db() -> Path:
             "the plugin first: `pytest -p netapp_dataops_airflow.testing`, or `pytest_plugins` in a "
             "conftest.py that does not import airflow."
         )
-    with _pytest_timeout_kept():
+    with _pytest_timeout_kept(), initdb_connections_closed():
         initdb()
-    close_dropped_connections()
     Path(settings.DAGS_FOLDER).mkdir(parents=True, exist_ok=True)  # dag.test() scans it on every run
     DagBundlesManager().sync_bundles_to_db()  # type: ignore[no-untyped-call]
     return home
@@ -51,16 +50,26 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(url[len(prefix) :].split("?", 1)[0]).expanduser().resolve()
 
 
-def close_dropped_connections() -> None:
-    """Let the collector close the SQLite connections ``initdb`` drops, quietly, now.
+@contextlib.contextmanager
+def initdb_connections_closed() -> Iterator[None]:
+    """Close, quietly, the SQLite connections Airflow's ``initdb`` (run inside) leaves to the collector.
 
-    ``initdb`` swaps the ORM's engine while its session still holds a connection of the old one, which
-    is then closed only when garbage collected: from Python 3.13 with a ``ResourceWarning``, an error
-    under ``-W error``, in whichever test the collector happens to run.
+    ``initdb`` swaps the ORM's engine while its sessions hold connections of the old one; those are
+    closed only when garbage collected: from Python 3.13 with a ``ResourceWarning``, an error under
+    ``-W error``, in whichever later test the collector happens to run.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    try:
+        yield
+    finally:
+        # Garbage that frozen objects point to is out of the collector's reach (gc.freeze(), which test
+        # suites use to speed up collections): unfreeze for this collection, freeze again after.
+        frozen = gc.get_freeze_count()
+        gc.unfreeze()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+        if frozen:
+            gc.freeze()
 
 
 @contextlib.contextmanager

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 import sys
 import warnings
+import weakref
 
 import pytest
 
 from netapp_dataops_airflow.testing import ensure_airflow_db
+from netapp_dataops_airflow.testing.database import initdb_connections_closed
 
 PLUGIN_USER = """
 import json
@@ -83,3 +86,23 @@ def test_creating_the_database_leaves_no_connection_to_the_garbage_collector() -
         gc.collect()
 
     assert [str(warning.message) for warning in caught] == []
+
+
+class WeaklyReferable(sqlite3.Connection):
+    """A connection the test can follow with a weak reference (sqlite3's own has none)."""
+
+
+def test_connections_hanging_off_frozen_garbage_are_collected_too() -> None:
+    # A suite that freezes the heap (tests/loop_reports.py does) froze the old engine's pool, which
+    # initdb then drops with a fresh connection in it: the collector does not look into frozen objects.
+    old_pool: list[object] = []
+    old_pool.append(old_pool)
+    gc.collect()
+    gc.freeze()
+    with initdb_connections_closed():
+        connection = sqlite3.connect(":memory:", factory=WeaklyReferable)
+        dropped = weakref.ref(connection)
+        old_pool.append(connection)
+        del connection, old_pool
+
+    assert dropped() is None
