@@ -93,7 +93,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if not _sessions and _original is not None:
         asyncio.BaseEventLoop.call_exception_handler = _original  # type: ignore[method-assign]
         _original = None
-    gc.unfreeze()
 
 
 _modules_when_frozen = 0
@@ -105,7 +104,8 @@ def collect_garbage() -> None:
     What survives it is frozen (left out of later collections) only if modules were imported since the
     last freeze: module-level objects (Airflow imports much on its first DAG run) live all session, and
     every later collection would walk them again (60% more time for the whole suite). A test that
-    imports a module is checked as any other, but what it leaves alive is no longer watched.
+    imports a module is checked as any other, but what it leaves alive is watched again only at the
+    session's end, when the heap is unfrozen.
     """
     global _modules_when_frozen
     gc.collect()
@@ -146,6 +146,7 @@ def pytest_runtest_makereport(
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    gc.unfreeze()  # garbage that frozen objects point to is collected only now
     gc.collect()
     reports = session.config.stash[_KEY].take()
     if not reports:
