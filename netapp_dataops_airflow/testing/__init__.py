@@ -43,11 +43,12 @@ from netapp_dataops_airflow.testing.home import (
 # and Airflow reads AIRFLOW_HOME only then.
 use_session_airflow_home()
 
-# The fixtures are found by pytest among this module's names: importing them registers them.
 from netapp_dataops_airflow.testing.database import (  # noqa: E402
     _pytest_timeout_kept as _pytest_timeout_kept,  # for tests of the database set-up
 )
 from netapp_dataops_airflow.testing.database import ensure_airflow_db  # noqa: E402
+
+# pytest finds the plugin's fixtures among this module's names: importing them registers them.
 from netapp_dataops_airflow.testing.fixtures import (  # noqa: E402
     airflow_connection,
     airflow_db,
