@@ -1,7 +1,9 @@
 """Every developer command lives here.
 
     nox                 the default gate: tests
-    nox -s tests        unit and integration tests (simulators on loopback; nothing external)
+    nox -s tests        unit and integration tests (simulators on loopback; nothing external) on
+                        the Python nox runs on (if supported; else the newest supported found);
+                        ``-P 3.13`` on another, ``-P 3.10 3.13`` on each (CI: every claimed one)
     nox -s lint         ruff (check + format) and the import-layer contracts
     nox -s typecheck    mypy --strict over the package
     nox -s fidelity     real third-party clients (kubectl, kubernetes, kubernetes_asyncio,
@@ -15,6 +17,9 @@ Arguments after ``--`` go to the tool, e.g. ``nox -s tests -- -k watch -x``.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nox
@@ -26,7 +31,27 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = "3.11"
+"""The one interpreter of lint, typecheck, fidelity and bench: their results should not vary by machine."""
+PYTHONS = nox.project.python_versions(PYPROJECT)
+"""Every Python the project claims (its classifiers); ``nox -s tests -P X.Y`` runs the tests on one."""
 ROOT = Path(__file__).parent
+
+
+def tests_python() -> str:
+    """Pick the interpreter of ``nox -s tests``: the one nox runs on if supported, else the newest found.
+
+    One interpreter, not all of them: a user wants one quick answer on the Python they have; CI
+    asks for the others with ``-P`` (``.ci/run``).
+    """
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if running in PYTHONS:
+        return running
+    for version in reversed(PYTHONS):
+        # A pyenv shim exists for every installed version but fails for one not selected: try it.
+        found = shutil.which(f"python{version}")
+        if found and subprocess.run([found, "-c", ""], capture_output=True, check=False).returncode == 0:
+            return version
+    return PYTHONS[-1]  # none found: nox says so (or downloads it, where it may)
 
 
 def airflow_env(session: nox.Session) -> dict[str, str]:
@@ -45,7 +70,7 @@ def install_project(session: nox.Session, *groups: str) -> None:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=tests_python())
 def tests(session: nox.Session) -> None:
     """Unit and integration tests; the simulators they need are started by the tests."""
     install_project(session, "test")

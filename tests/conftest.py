@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 pytest_plugins = ["netapp_dataops_airflow.testing"]
 # --- end simulators ---
 
+# A test during which an event loop reported an exception nobody handled fails (tests/loop_reports.py);
+# pytester runs inner pytest sessions, for tests of the plugins.
+pytest_plugins += ["loop_reports", "pytester"]
 
 @pytest.fixture
 def supervisor(monkeypatch: pytest.MonkeyPatch) -> SupervisorStub:

@@ -31,6 +31,7 @@ from netapp_dataops_airflow.testing import (
     needs_own_airflow_home,
     run_dag,
 )
+from netapp_dataops_airflow.testing.database import initdb_connections_closed
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -251,7 +252,7 @@ def test_the_session_uses_a_scratch_airflow_home_never_the_users(airflow_db: Pat
 def test_creating_the_database_keeps_the_pytest_timeout_of_the_test_armed() -> None:
     # initdb() arms SIGALRM for itself and then cancels it: pytest-timeout's alarm with it.
     assert signal.getitimer(signal.ITIMER_REAL)[0] > 0, "pytest-timeout (signal method) should be armed"
-    with _pytest_timeout_kept():
+    with _pytest_timeout_kept(), initdb_connections_closed():  # as ensure_airflow_db does
         initdb()
     assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
 
