@@ -39,7 +39,13 @@ from netapp_dataops_airflow.exceptions import ApiError, InvalidInputError
 
 #: No (complete) answer arrived: refused, reset, cut short or timed out. TLS failures are among
 #: them (``aiohttp.ClientSSLError``), but only they are not worth retrying.
-CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
+# asyncio.TimeoutError is the builtin TimeoutError from Python 3.11 on; on 3.10 both can occur.
+CONNECTION_ERRORS = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    asyncio.TimeoutError,
+    TimeoutError,
+)
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=6.0, sock_connect=6.0, sock_read=45.0)
 #: Seconds an unused session (and its pooled connections) is kept for the next request.
 SESSION_IDLE_GRACE = 45.0

@@ -29,7 +29,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from netapp_dataops_airflow.clients._http import CONNECTION_ERRORS, TransientFailures
 from netapp_dataops_airflow.clients._retry import RetryPolicy
-from netapp_dataops_airflow.clients._shared import registry
+from netapp_dataops_airflow.clients._shared import Lease, registry
 from netapp_dataops_airflow.exceptions import ApiError, InvalidInputError
 
 JSON = dict[str, Any]
@@ -396,6 +396,19 @@ def client_key(cluster: ClusterConfig) -> tuple[str, str, str, str]:
     return ("kubernetes", *cluster.identity)
 
 
+async def acquire_client(cluster: ClusterConfig) -> Lease[KubernetesClient]:
+    """Take a lease on this event loop's one client for ``cluster`` (and its credentials).
+
+    For holders that live longer than a block (an informer); release it with
+    ``idle_grace=CLIENT_IDLE_GRACE``. A lease, not an async generator: a suspended generator is
+    closed by the loop's shutdown in no particular order, beside the registry that owns the client.
+    """
+    shared = await registry()
+    return await shared.acquire(
+        client_key(cluster), functools.partial(KubernetesClient.connect, cluster), version=cluster.key
+    )
+
+
 @asynccontextmanager
 async def shared_client(cluster: ClusterConfig) -> AsyncIterator[KubernetesClient]:
     """Use this event loop's one client for ``cluster`` (and its credentials) for the block.
@@ -403,11 +416,8 @@ async def shared_client(cluster: ClusterConfig) -> AsyncIterator[KubernetesClien
     The client outlives the block by :data:`CLIENT_IDLE_GRACE` seconds, so back-to-back users reuse
     its connections; a user with other credentials for the same cluster and user name replaces it.
     """
-    shared = await registry()
-    async with shared.use(
-        client_key(cluster),
-        functools.partial(KubernetesClient.connect, cluster),
-        version=cluster.key,
-        idle_grace=CLIENT_IDLE_GRACE,
-    ) as client:
-        yield client
+    lease = await acquire_client(cluster)
+    try:
+        yield lease.value
+    finally:
+        await lease.release(idle_grace=CLIENT_IDLE_GRACE)

@@ -32,17 +32,18 @@ import functools
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from netapp_dataops_airflow.clients._shared import registry
+from netapp_dataops_airflow.clients._shared import Lease, registry
 from netapp_dataops_airflow.clients.kubernetes import (
+    CLIENT_IDLE_GRACE,
     JSON,
     ClusterConfig,
     KubernetesClient,
     Resource,
-    shared_client,
+    acquire_client,
 )
 from netapp_dataops_airflow.exceptions import ApiError, NetAppDataOpsError
 
@@ -105,11 +106,11 @@ class Informer:
         watch_timeout: int = 300,
         poll_interval: float = 10.0,
         max_backoff: float = 30.0,
-        owned: AsyncExitStack | None = None,
+        client_lease: Lease[KubernetesClient] | None = None,
     ) -> None:
         """Prepare the informer; :meth:`start` starts it.
 
-        :param owned: what :meth:`close` also releases (the informer's lease on its API client).
+        :param client_lease: the lease on ``client`` that :meth:`close` releases, if it holds one.
         """
         self.client = client
         self.resource = resource
@@ -124,7 +125,7 @@ class Informer:
         self._ready = asyncio.Event()
         self._failure: NetAppDataOpsError | None = None
         self._task: asyncio.Task[None] | None = None
-        self._owned = owned or AsyncExitStack()
+        self._client_lease = client_lease
 
     @property
     def where(self) -> str:
@@ -151,7 +152,8 @@ class Informer:
         for waiters in self._waiters.values():
             for waiter in waiters:
                 waiter.future.cancel()
-        await self._owned.aclose()
+        if self._client_lease is not None:
+            await self._client_lease.release(idle_grace=CLIENT_IDLE_GRACE)
 
     async def wait_for(self, name: str, check: Check[T], *, uid: str | None = None) -> T:
         """Wait until ``check`` returns an outcome for the object called ``name``, and return it.
@@ -318,9 +320,8 @@ def informer_key(cluster: ClusterConfig, resource: Resource, namespace: str | No
 
 
 async def _open_informer(cluster: ClusterConfig, resource: Resource, namespace: str | None) -> Informer:
-    owned = AsyncExitStack()
-    client = await owned.enter_async_context(shared_client(cluster))
-    informer = Informer(client, resource, namespace, owned=owned)
+    lease = await acquire_client(cluster)
+    informer = Informer(lease.value, resource, namespace, client_lease=lease)
     informer.start()
     return informer
 

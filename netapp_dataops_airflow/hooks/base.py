@@ -22,14 +22,28 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
-from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+from airflow.providers.common.compat.connection import get_async_connection
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
+from asgiref.sync import sync_to_async
 
 from netapp_dataops_airflow.clients._values import flag
 from netapp_dataops_airflow.exceptions import InvalidInputError
 
 S = TypeVar("S")
+
+
+async def _extra_dejson(conn: Any) -> Any:
+    """Read the connection's extras without blocking the event loop.
+
+    ``extra_dejson`` masks secrets with a synchronous call to Airflow's supervisor, which must not
+    run on the triggerer's loop: Airflow 3.3.2 has ``aextra_dejson`` for that; before it, read in a
+    thread. (``get_async_extra_dejson`` of common-compat does the same, but only from 1.21, which
+    needs Python 3.11.)
+    """
+    if hasattr(conn, "aextra_dejson"):
+        return await conn.aextra_dejson()
+    return await sync_to_async(lambda: conn.extra_dejson)()
 
 
 class Extras:
@@ -125,7 +139,7 @@ class NetAppHook(BaseHook, Generic[S]):
             conn = await get_async_connection(self.conn_id, hook=self)
         except AirflowNotFoundException:
             raise InvalidInputError(self._undefined()) from None
-        return self.settings(self._fields(conn, await get_async_extra_dejson(conn)))
+        return self.settings(self._fields(conn, await _extra_dejson(conn)))
 
     def _fields(self, conn: Any, extras: Any) -> ConnectionFields:
         name = f"connection {self.conn_id!r}"
