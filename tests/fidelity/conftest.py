@@ -15,9 +15,10 @@ from pathlib import Path
 
 import kubernetes
 import pytest
-from k8s_fidelity import Kubectl
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
+from tests.helpers.fixtures import slow_ontap as slow_ontap
+from tests.helpers.kubectl import Kubectl
 
 SYSTEM_KUBECTL = Path("/usr/bin/kubectl")
 # kubectl 1.20 from Debian's kubernetes-client, unpacked (never installed: it would replace the

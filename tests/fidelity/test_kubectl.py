@@ -11,7 +11,11 @@ import re
 
 import pytest
 import yaml
-from k8s_fidelity import SNAPSHOT_CLASS, WAIT_SECONDS, Kubectl, describe_run, poll, pvc, volume_snapshot
+
+from tests.helpers.kubectl import Kubectl
+from tests.helpers.kubernetes import SNAPSHOT_CLASS, claim_body, snapshot_body, snapshot_source
+from tests.helpers.processes import describe_run
+from tests.helpers.waiting import WAIT_SECONDS, poll
 
 pytestmark = [pytest.mark.fidelity, pytest.mark.kubectl]
 
@@ -59,7 +63,7 @@ def create_bound_pvc(kubectl: Kubectl, name: str, **options: object) -> dict:
         f"persistentvolumeclaim/{name} created",
         "create",
         "-f",
-        str(kubectl.manifest(pvc(name, **options))),
+        str(kubectl.manifest(claim_body(name, **options))),
     )
     wait_bound(kubectl, name)
     return kubectl.json("get", "pvc", name)
@@ -94,7 +98,7 @@ def test_dispatcher_runs_the_kubectl_of_the_server_minor(kubectl: Kubectl) -> No
 
 def test_pvc_create_wait_get_describe_label_patch_delete(kubectl: Kubectl) -> None:
     name = "fid-data"
-    manifest = kubectl.manifest(pvc(name))
+    manifest = kubectl.manifest(claim_body(name))
     says(kubectl, f"persistentvolumeclaim/{name} created", "create", "-f", str(manifest))
     fails_with(
         kubectl,
@@ -197,11 +201,11 @@ def test_pvc_create_wait_get_describe_label_patch_delete(kubectl: Kubectl) -> No
 
 def test_apply_client_side_creates_configures_and_prunes_labels(kubectl: Kubectl) -> None:
     name = "fid-applied"
-    path = kubectl.manifest(pvc(name, labels={"team": "ml", "tier": "gold"}))
+    path = kubectl.manifest(claim_body(name, labels={"team": "ml", "tier": "gold"}))
     says(kubectl, f"persistentvolumeclaim/{name} created", "apply", "-f", str(path))
     says(kubectl, f"persistentvolumeclaim/{name} unchanged", "apply", "-f", str(path))
 
-    kubectl.manifest(pvc(name, labels={"team": "ai"}))
+    kubectl.manifest(claim_body(name, labels={"team": "ai"}))
     says(kubectl, f"persistentvolumeclaim/{name} configured", "apply", "-f", str(path))
     obj = kubectl.json("get", "pvc", name)
     # Three-way merge: the label dropped from the manifest is removed, the changed one replaced.
@@ -212,11 +216,15 @@ def test_apply_client_side_creates_configures_and_prunes_labels(kubectl: Kubectl
 
     # A custom resource: kubectl falls back from strategic merge to a JSON merge patch.
     snapshot = kubectl.manifest(
-        volume_snapshot("fid-applied-snap", name, labels={"team": "ml", "tier": "gold"})
+        snapshot_body(
+            "fid-applied-snap", name, snapshot_class=SNAPSHOT_CLASS, labels={"team": "ml", "tier": "gold"}
+        )
     )
     says(kubectl, f"{VS}/fid-applied-snap created", "apply", "-f", str(snapshot))
     says(kubectl, f"{VS}/fid-applied-snap unchanged", "apply", "-f", str(snapshot))
-    kubectl.manifest(volume_snapshot("fid-applied-snap", name, labels={"team": "ai"}))
+    kubectl.manifest(
+        snapshot_body("fid-applied-snap", name, snapshot_class=SNAPSHOT_CLASS, labels={"team": "ai"})
+    )
     says(kubectl, f"{VS}/fid-applied-snap configured", "apply", "-f", str(snapshot))
     assert kubectl.json("get", "vs", "fid-applied-snap")["metadata"]["labels"] == {"team": "ai"}
 
@@ -226,12 +234,12 @@ def test_apply_client_side_creates_configures_and_prunes_labels(kubectl: Kubectl
 
 def test_apply_server_side_creates_and_updates(kubectl: Kubectl) -> None:
     name = "fid-ssa"
-    path = kubectl.manifest(pvc(name, labels={"team": "ml"}))
+    path = kubectl.manifest(claim_body(name, labels={"team": "ml"}))
     says(
         kubectl, f"persistentvolumeclaim/{name} serverside-applied", "apply", "--server-side", "-f", str(path)
     )
     wait_bound(kubectl, name)
-    kubectl.manifest(pvc(name, labels={"team": "ai"}))
+    kubectl.manifest(claim_body(name, labels={"team": "ai"}))
     says(
         kubectl, f"persistentvolumeclaim/{name} serverside-applied", "apply", "--server-side", "-f", str(path)
     )
@@ -240,7 +248,7 @@ def test_apply_server_side_creates_and_updates(kubectl: Kubectl) -> None:
     assert obj["status"]["phase"] == "Bound"
     assert "kubectl.kubernetes.io/last-applied-configuration" not in obj["metadata"].get("annotations", {})
 
-    snapshot = kubectl.manifest(volume_snapshot("fid-ssa-snap", name))
+    snapshot = kubectl.manifest(snapshot_body("fid-ssa-snap", name, snapshot_class=SNAPSHOT_CLASS))
     says(kubectl, f"{VS}/fid-ssa-snap serverside-applied", "apply", "--server-side", "-f", str(snapshot))
     wait_ready(kubectl, "fid-ssa-snap")
     says(kubectl, f'{VS} "fid-ssa-snap" deleted', "delete", "-f", str(snapshot), TIMEOUT)
@@ -249,7 +257,9 @@ def test_apply_server_side_creates_and_updates(kubectl: Kubectl) -> None:
 
 def test_volume_snapshot_create_wait_restore_label_patch_delete(kubectl: Kubectl) -> None:
     source = create_bound_pvc(kubectl, "fid-snap-source")
-    snapshot_path = kubectl.manifest(volume_snapshot("fid-snap", "fid-snap-source"))
+    snapshot_path = kubectl.manifest(
+        snapshot_body("fid-snap", "fid-snap-source", snapshot_class=SNAPSHOT_CLASS)
+    )
     says(kubectl, f"{VS}/fid-snap created", "create", "-f", str(snapshot_path))
     wait_ready(kubectl, "fid-snap")
 
@@ -296,7 +306,7 @@ def test_volume_snapshot_create_wait_restore_label_patch_delete(kubectl: Kubectl
     assert content["status"]["readyToUse"] is True
     assert kubectl.json("get", "volumesnapshotclass", SNAPSHOT_CLASS)["driver"] == "csi.trident.netapp.io"
 
-    restored_path = kubectl.manifest(pvc("fid-restored", snapshot="fid-snap"))
+    restored_path = kubectl.manifest(claim_body("fid-restored", dataSource=snapshot_source("fid-snap")))
     says(kubectl, "persistentvolumeclaim/fid-restored created", "apply", "-f", str(restored_path))
     wait_bound(kubectl, "fid-restored")
     restored = kubectl.json("get", "pvc", "fid-restored")
@@ -349,7 +359,7 @@ def test_volume_snapshot_create_wait_restore_label_patch_delete(kubectl: Kubectl
 
 
 def test_failures_surface_as_status_errors_and_warning_events(kubectl: Kubectl) -> None:
-    orphan = kubectl.manifest(volume_snapshot("fid-orphan", "fid-missing"))
+    orphan = kubectl.manifest(snapshot_body("fid-orphan", "fid-missing", snapshot_class=SNAPSHOT_CLASS))
     says(kubectl, f"{VS}/fid-orphan created", "create", "-f", str(orphan))
     says(
         kubectl,
@@ -375,10 +385,12 @@ def test_failures_surface_as_status_errors_and_warning_events(kubectl: Kubectl) 
         f"{VS}/fid-big-snap created",
         "create",
         "-f",
-        str(kubectl.manifest(volume_snapshot("fid-big-snap", "fid-big"))),
+        str(kubectl.manifest(snapshot_body("fid-big-snap", "fid-big", snapshot_class=SNAPSHOT_CLASS))),
     )
     wait_ready(kubectl, "fid-big-snap")
-    too_small = kubectl.manifest(pvc("fid-too-small", "500Mi", snapshot="fid-big-snap"))
+    too_small = kubectl.manifest(
+        claim_body("fid-too-small", size="500Mi", dataSource=snapshot_source("fid-big-snap"))
+    )
     says(kubectl, "persistentvolumeclaim/fid-too-small created", "create", "-f", str(too_small))
     failure = (
         f'failed to provision volume with StorageClass "{storage_class}": error getting handle for '
@@ -411,7 +423,7 @@ def test_api_resources_and_namespaces(kubectl: Kubectl) -> None:
     assert rows["volumesnapshotclasses"][:2] == ["vsclass,vsclasses", "snapshot.storage.k8s.io/v1"], resources
 
     says(kubectl, "namespace/fid-team created", "create", "namespace", "fid-team")
-    path = kubectl.manifest(pvc("fid-elsewhere"))
+    path = kubectl.manifest(claim_body("fid-elsewhere"))
     says(kubectl, "persistentvolumeclaim/fid-elsewhere created", "create", "-f", str(path), "-n", "fid-team")
     says(
         kubectl,
@@ -456,10 +468,10 @@ def test_kubectl_1_20_round_trip(kubectl_1_20: Kubectl) -> None:
     assert versions["clientVersion"]["gitVersion"] == "v1.20.2", versions
     assert versions["serverVersion"]["major"] == "1", versions
 
-    path = kubectl.manifest(pvc("fid-old", labels={"team": "ml"}))
+    path = kubectl.manifest(claim_body("fid-old", labels={"team": "ml"}))
     says(kubectl, "persistentvolumeclaim/fid-old created", "apply", "-f", str(path))
     says(kubectl, "persistentvolumeclaim/fid-old unchanged", "apply", "-f", str(path))
-    kubectl.manifest(pvc("fid-old", labels={"team": "ai"}))
+    kubectl.manifest(claim_body("fid-old", labels={"team": "ai"}))
     says(kubectl, "persistentvolumeclaim/fid-old configured", "apply", "-f", str(path))
     says(kubectl, "persistentvolumeclaim/fid-old labeled", "label", "pvc", "fid-old", "tier=gold")
     says(
@@ -486,7 +498,7 @@ def test_kubectl_1_20_round_trip(kubectl_1_20: Kubectl) -> None:
     described = describe_fields(kubectl("describe", "pvc", "fid-old").stdout)
     assert described["Name"] == "fid-old"
 
-    snapshot = kubectl.manifest(volume_snapshot("fid-old-snap", "fid-old"))
+    snapshot = kubectl.manifest(snapshot_body("fid-old-snap", "fid-old", snapshot_class=SNAPSHOT_CLASS))
     says(kubectl, f"{VS}/fid-old-snap created", "apply", "-f", str(snapshot))
     says(kubectl, "fid-old-snap", "get", "vs", "fid-old-snap", "-o", "jsonpath={.metadata.name}")
     says(kubectl, f"{VS}/fid-old-snap unchanged", "apply", "-f", str(snapshot))

@@ -10,17 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from k8s_fidelity import (
-    NAMESPACE,
-    VS_ARGS,
-    WAIT_SECONDS,
-    pvc,
-    volume_snapshot,
-)
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.rest import ApiException
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
+from tests.helpers.kubernetes import NAMESPACE, SNAPSHOT_CLASS, VS_ARGS, claim_body, snapshot_body
+from tests.helpers.waiting import WAIT_SECONDS
 
 pytestmark = pytest.mark.fidelity
 
@@ -78,7 +73,7 @@ async def wait_gone(read: Callable[[], Awaitable[Any]]) -> None:
 
 
 async def bound_pvc(core: client.CoreV1Api, name: str, **options: Any) -> client.V1PersistentVolumeClaim:
-    await core.create_namespaced_persistent_volume_claim(NAMESPACE, pvc(name, **options))
+    await core.create_namespaced_persistent_volume_claim(NAMESPACE, claim_body(name, **options))
     return await poll(
         lambda: core.read_namespaced_persistent_volume_claim_status(name, NAMESPACE),
         lambda claim: claim.status.phase == "Bound",
@@ -117,7 +112,7 @@ def summary(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 async def test_pvc_create_status_list_patch_delete(core: client.CoreV1Api) -> None:
     created = await core.create_namespaced_persistent_volume_claim(
-        NAMESPACE, pvc("aio-data", labels={"suite": "aio"})
+        NAMESPACE, claim_body("aio-data", labels={"suite": "aio"})
     )
     assert created.status.phase == "Pending"
     bound = await poll(
@@ -145,7 +140,7 @@ async def test_custom_object_crud_and_patch_content_types(
 ) -> None:
     await bound_pvc(core, "aio-snap-source")
     created = await custom.create_namespaced_custom_object(
-        body=volume_snapshot("aio-snap", "aio-snap-source"), **VS_ARGS
+        body=snapshot_body("aio-snap", "aio-snap-source", snapshot_class=SNAPSHOT_CLASS), **VS_ARGS
     )
     ready = await poll(
         lambda: custom.get_namespaced_custom_object_status(name="aio-snap", **VS_ARGS),
@@ -206,7 +201,7 @@ async def watching(
 async def test_watch_resumes_from_a_resource_version(core: client.CoreV1Api) -> None:
     start = (await core.list_namespaced_persistent_volume_claim(NAMESPACE)).metadata.resource_version
     await core.create_namespaced_persistent_volume_claim(
-        NAMESPACE, pvc("aio-w1", labels={"suite": "aio-watch"})
+        NAMESPACE, claim_body("aio-w1", labels={"suite": "aio-watch"})
     )
     await core.delete_namespaced_persistent_volume_claim("aio-w1", NAMESPACE)
 
@@ -220,7 +215,7 @@ async def test_watch_resumes_from_a_resource_version(core: client.CoreV1Api) -> 
     assert last == events[-1]["object"].metadata.resource_version
 
     await core.create_namespaced_persistent_volume_claim(
-        NAMESPACE, pvc("aio-w2", labels={"suite": "aio-watch"})
+        NAMESPACE, claim_body("aio-w2", labels={"suite": "aio-watch"})
     )
     async with watching(core, label_selector="suite=aio-watch", resource_version=last) as stream:
         events = await read_until(stream, one)
@@ -251,7 +246,7 @@ async def test_watch_expired_resource_version_raises_410_and_relist_recovers(
     # reconnect gets a 410 ERROR event, the client retries once, then raises.
     async with watching(core, forever=True, label_selector="suite=aio-410") as stream:
         assert summary(await read_until(stream, one)) == [("ADDED", "aio-gone")]
-        await core.create_namespaced_persistent_volume_claim(NAMESPACE, pvc("aio-bystander"))
+        await core.create_namespaced_persistent_volume_claim(NAMESPACE, claim_body("aio-bystander"))
         kubernetes_simulator.backend.expire_watches()
         with pytest.raises(ApiException) as expired:
             await read_until(stream, one)

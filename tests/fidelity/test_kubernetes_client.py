@@ -8,11 +8,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from k8s_fidelity import NAMESPACE, SNAPSHOT_GROUP, SNAPSHOT_VERSION, VS_ARGS, poll, pvc, volume_snapshot
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
+from tests.helpers.kubernetes import (
+    NAMESPACE,
+    SNAPSHOT_CLASS,
+    SNAPSHOT_GROUP,
+    SNAPSHOT_VERSION,
+    VS_ARGS,
+    claim_body,
+    snapshot_body,
+)
+from tests.helpers.waiting import poll
 
 pytestmark = pytest.mark.fidelity
 
@@ -20,7 +29,7 @@ WATCH_SECONDS = 30
 
 
 def bound_pvc(core_v1: client.CoreV1Api, name: str, **options: Any) -> client.V1PersistentVolumeClaim:
-    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, pvc(name, **options))
+    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, claim_body(name, **options))
     return poll(
         lambda: core_v1.read_namespaced_persistent_volume_claim_status(name, NAMESPACE),
         lambda claim: claim.status.phase == "Bound",
@@ -56,7 +65,7 @@ def status_of(exc: ApiException) -> dict[str, Any]:
 
 def test_pvc_create_read_status_list_patch_replace_delete(core_v1: client.CoreV1Api) -> None:
     created = core_v1.create_namespaced_persistent_volume_claim(
-        NAMESPACE, pvc("py-data", labels={"suite": "py"})
+        NAMESPACE, claim_body("py-data", labels={"suite": "py"})
     )
     assert created.metadata.uid
     assert created.metadata.namespace == NAMESPACE
@@ -129,7 +138,10 @@ def test_volume_snapshot_custom_object_crud_status_and_patches(
 ) -> None:
     source = bound_pvc(core_v1, "py-snap-source")
     created = custom_objects.create_namespaced_custom_object(
-        body=volume_snapshot("py-snap", "py-snap-source", labels={"suite": "py"}), **VS_ARGS
+        body=snapshot_body(
+            "py-snap", "py-snap-source", snapshot_class=SNAPSHOT_CLASS, labels={"suite": "py"}
+        ),
+        **VS_ARGS,
     )
     assert created["kind"] == "VolumeSnapshot"
     assert created["apiVersion"] == f"{SNAPSHOT_GROUP}/{SNAPSHOT_VERSION}"
@@ -185,7 +197,7 @@ def test_volume_snapshot_custom_object_crud_status_and_patches(
 def test_list_pages_dry_run_and_generate_name(core_v1: client.CoreV1Api) -> None:
     for index in range(3):
         core_v1.create_namespaced_persistent_volume_claim(
-            NAMESPACE, pvc(f"py-page-{index}", labels={"suite": "page"})
+            NAMESPACE, claim_body(f"py-page-{index}", labels={"suite": "page"})
         )
     names, token, pages = [], None, 0
     while True:
@@ -200,14 +212,14 @@ def test_list_pages_dry_run_and_generate_name(core_v1: client.CoreV1Api) -> None
     assert names == ["py-page-0", "py-page-1", "py-page-2"]
     assert pages == 2
 
-    dry = core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, pvc("py-dry"), dry_run="All")
+    dry = core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, claim_body("py-dry"), dry_run="All")
     assert dry.metadata.name == "py-dry"
     assert dry.status.phase == "Pending"
     with pytest.raises(ApiException) as missing:
         core_v1.read_namespaced_persistent_volume_claim("py-dry", NAMESPACE)
     assert missing.value.status == 404
 
-    body = pvc("unused")
+    body = claim_body("unused")
     body["metadata"] = {"generateName": "py-gen-"}
     generated = core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, body)
     assert re.fullmatch(r"py-gen-[a-z0-9]{5}", generated.metadata.name), generated.metadata.name
@@ -215,8 +227,8 @@ def test_list_pages_dry_run_and_generate_name(core_v1: client.CoreV1Api) -> None
 
 
 def create_twice(core_v1: client.CoreV1Api, name: str) -> None:
-    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, pvc(name))
-    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, pvc(name))
+    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, claim_body(name))
+    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, claim_body(name))
 
 
 INVALID_NAME_DETAIL = (
@@ -243,7 +255,7 @@ ERROR_CASES: dict[
         'volumesnapshots.snapshot.storage.k8s.io "nope" not found',
     ),
     "missing namespace": (
-        lambda core, custom: core.create_namespaced_persistent_volume_claim("nowhere", pvc("x")),
+        lambda core, custom: core.create_namespaced_persistent_volume_claim("nowhere", claim_body("x")),
         404,
         "Not Found",
         "NotFound",
@@ -257,7 +269,9 @@ ERROR_CASES: dict[
         'persistentvolumeclaims "py-twice" already exists',
     ),
     "invalid name": (
-        lambda core, custom: core.create_namespaced_persistent_volume_claim(NAMESPACE, pvc("Bad_Name")),
+        lambda core, custom: core.create_namespaced_persistent_volume_claim(
+            NAMESPACE, claim_body("Bad_Name")
+        ),
         422,
         "Unprocessable Entity",
         "Invalid",
@@ -266,7 +280,7 @@ ERROR_CASES: dict[
     "snapshot with two sources": (
         lambda core, custom: custom.create_namespaced_custom_object(
             body={
-                **volume_snapshot("py-two-sources", "a"),
+                **snapshot_body("py-two-sources", "a", snapshot_class=SNAPSHOT_CLASS),
                 "spec": {"source": {"persistentVolumeClaimName": "a", "volumeSnapshotContentName": "b"}},
             },
             **VS_ARGS,
@@ -344,7 +358,9 @@ def names_and_types(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def test_watch_replays_from_a_resource_version_and_resumes(core_v1: client.CoreV1Api) -> None:
     start = core_v1.list_namespaced_persistent_volume_claim(NAMESPACE).metadata.resource_version
-    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, pvc("py-w1", labels={"suite": "watch"}))
+    core_v1.create_namespaced_persistent_volume_claim(
+        NAMESPACE, claim_body("py-w1", labels={"suite": "watch"})
+    )
     core_v1.patch_namespaced_persistent_volume_claim(
         "py-w1", NAMESPACE, {"metadata": {"labels": {"step": "2"}}}
     )
@@ -365,7 +381,9 @@ def test_watch_replays_from_a_resource_version_and_resumes(core_v1: client.CoreV
     assert w.resource_version == events[-1]["object"].metadata.resource_version
 
     # Resume from the last event seen: nothing older comes back.
-    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, pvc("py-w2", labels={"suite": "watch"}))
+    core_v1.create_namespaced_persistent_volume_claim(
+        NAMESPACE, claim_body("py-w2", labels={"suite": "watch"})
+    )
     events, _ = watch_claims(
         core_v1, first, label_selector="suite=watch", resource_version=w.resource_version
     )
@@ -388,7 +406,7 @@ def test_watch_from_a_compacted_resource_version_raises_410(
     core_v1: client.CoreV1Api, kubernetes_simulator: KubernetesSimulator
 ) -> None:
     start = core_v1.list_namespaced_persistent_volume_claim(NAMESPACE).metadata.resource_version
-    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, pvc("py-expired"))
+    core_v1.create_namespaced_persistent_volume_claim(NAMESPACE, claim_body("py-expired"))
     core_v1.patch_namespaced_persistent_volume_claim(
         "py-expired", NAMESPACE, {"metadata": {"labels": {"n": "0"}}}
     )

@@ -7,7 +7,6 @@ through ``toolkit_scenarios.py``; the outcome is judged by reading the simulator
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -15,20 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from k8s_fidelity import (
+from kubernetes import client
+
+from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
+from tests.helpers.kubernetes import (
     NAMESPACE,
     SNAPSHOT_CLASS,
     SNAPSHOT_GROUP,
     SNAPSHOT_VERSION,
     VS_ARGS,
-    WAIT_SECONDS,
-    describe_run,
-    poll,
-    volume_snapshot,
+    snapshot_body,
 )
-from kubernetes import client
-
-from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
+from tests.helpers.processes import describe_run, run_toolkit
+from tests.helpers.waiting import WAIT_SECONDS, poll
 
 pytestmark = pytest.mark.fidelity
 
@@ -42,34 +40,13 @@ Toolkit = Callable[..., tuple[dict[str, Any], subprocess.CompletedProcess[str]]]
 @pytest.fixture
 def toolkit(kubeconfig_path: Path, tmp_path: Path) -> Toolkit:
     """Run ``toolkit_scenarios.py`` steps under the toolkit's interpreter; return its results."""
-    python = os.environ.get("NETAPP_TOOLKIT_PYTHON")
-    if not python:
-        pytest.skip(
-            "NETAPP_TOOLKIT_PYTHON is unset: `nox -s fidelity` points it at netapp-dataops-k8s's venv"
-        )
     home = tmp_path / "home"
     home.mkdir()
-    # A clean environment: no in-cluster hints (KUBERNETES_SERVICE_HOST), the simulator's kubeconfig.
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "KUBECONFIG": str(kubeconfig_path),
-    }
 
     def run(*steps: str, ok: bool = True) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
-        try:
-            result = subprocess.run(
-                [python, str(SCRIPT), *steps],
-                env=env,
-                cwd=home,
-                capture_output=True,
-                text=True,
-                timeout=WAIT_SECONDS * 3,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as hung:
-            # The toolkit polls forever on a snapshot that never gets ready or a claim that never binds.
-            pytest.fail(f"the toolkit hung:\nstdout: {hung.stdout!r}\nstderr: {hung.stderr!r}")
+        result = run_toolkit(
+            SCRIPT, *steps, home=home, timeout=WAIT_SECONDS * 3, KUBECONFIG=str(kubeconfig_path)
+        )
         if not ok:
             assert result.returncode != 0, describe_run(result)
             return {}, result
@@ -192,6 +169,8 @@ def test_list_volume_snapshots_trips_over_a_snapshot_the_controller_has_not_reac
     # toolkit's list_volume_snapshots indexes status.readyToUse unguarded. A simulator that filled
     # in the status at once would hide that bug.
     kubernetes_simulator.backend.timing.update(snapshot=WAIT_SECONDS)
-    custom_objects.create_namespaced_custom_object(body=volume_snapshot("tk-early", "tk-any"), **VS_ARGS)
+    custom_objects.create_namespaced_custom_object(
+        body=snapshot_body("tk-early", "tk-any", snapshot_class=SNAPSHOT_CLASS), **VS_ARGS
+    )
     _, run = toolkit("list", ok=False)
     assert "KeyError: 'status'" in run.stderr, describe_run(run)

@@ -15,24 +15,21 @@ from netapp_dataops_airflow.simulators.ontap import OntapSimulator
 pytestmark = pytest.mark.fidelity
 
 
-@pytest.fixture
-def ontap(monkeypatch: pytest.MonkeyPatch) -> Iterator[OntapSimulator]:
+@pytest.fixture(autouse=True)
+def _ca_file_not_overridden(monkeypatch: pytest.MonkeyPatch) -> None:
     # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify=<CA file>.
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    with OntapSimulator() as simulator:
-        simulator.backend.set_transfer_settings(duration=3600)
-        yield simulator
 
 
 @pytest.fixture
-def connection(ontap: OntapSimulator) -> Iterator[HostConnection]:
+def connection(slow_ontap: OntapSimulator) -> Iterator[HostConnection]:
     host = HostConnection(
         "127.0.0.1",
-        port=ontap.port,
-        username=ontap.username,
-        password=ontap.password,
-        verify=str(ontap.ca_file),
+        port=slow_ontap.port,
+        username=slow_ontap.username,
+        password=slow_ontap.password,
+        verify=str(slow_ontap.ca_file),
         poll_interval=1,
         poll_timeout=10,
     )
@@ -41,9 +38,9 @@ def connection(ontap: OntapSimulator) -> Iterator[HostConnection]:
     host.session.close()
 
 
-def test_cluster_and_relationship_reads(ontap: OntapSimulator, connection: HostConnection) -> None:
-    rel = ontap.backend.add_relationship("src:vol1", "dst:vol1_dst", source_cluster="peer")
-    ontap.backend.add_relationship("src:vol2", "dst:vol2_dst")
+def test_cluster_and_relationship_reads(slow_ontap: OntapSimulator, connection: HostConnection) -> None:
+    rel = slow_ontap.backend.add_relationship("src:vol1", "dst:vol1_dst", source_cluster="peer")
+    slow_ontap.backend.add_relationship("src:vol2", "dst:vol2_dst")
     cluster = Cluster()
     cluster.get()
     assert cluster.name == "sim-cluster"
@@ -68,15 +65,15 @@ def test_cluster_and_relationship_reads(ontap: OntapSimulator, connection: HostC
     assert [r.state for r in batch] == ["snapmirrored"]
 
 
-def test_paged_collections_are_followed(ontap: OntapSimulator, connection: HostConnection) -> None:
+def test_paged_collections_are_followed(slow_ontap: OntapSimulator, connection: HostConnection) -> None:
     for i in range(5):
-        ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}")
-    ontap.backend.set_page_size(2)
+        slow_ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}")
+    slow_ontap.backend.set_page_size(2)
     assert len(list(SnapmirrorRelationship.get_collection(fields="state"))) == 5
 
 
-def test_transfer_post_poll_get_and_abort(ontap: OntapSimulator, connection: HostConnection) -> None:
-    rel = ontap.backend.add_relationship("src:vol1", "dst:vol1_dst")
+def test_transfer_post_poll_get_and_abort(slow_ontap: OntapSimulator, connection: HostConnection) -> None:
+    rel = slow_ontap.backend.add_relationship("src:vol1", "dst:vol1_dst")
     transfer = SnapmirrorTransfer(rel.uuid)
     response = transfer.post(poll=True)  # 201 without a job: poll returns at once, as against ONTAP
     assert response.http_response.status_code == 201
@@ -102,9 +99,9 @@ def test_transfer_post_poll_get_and_abort(ontap: OntapSimulator, connection: Hos
     assert relationship.transfer.state == "aborted"
 
 
-def test_relationship_patch_polls_the_job(ontap: OntapSimulator, connection: HostConnection) -> None:
-    rel = ontap.backend.add_relationship("src:vol1", "dst:vol1_dst")
-    ontap.backend.set_job_seconds(0.5)  # the job is "running" on the first poll
+def test_relationship_patch_polls_the_job(slow_ontap: OntapSimulator, connection: HostConnection) -> None:
+    rel = slow_ontap.backend.add_relationship("src:vol1", "dst:vol1_dst")
+    slow_ontap.backend.set_job_seconds(0.5)  # the job is "running" on the first poll
     relationship = SnapmirrorRelationship(uuid=rel.uuid)
     relationship.state = "paused"
     response = relationship.patch(poll=True)
@@ -126,14 +123,14 @@ def rest_error(connection: HostConnection, call: Callable[[], object]) -> tuple[
     return raised.value.status_code, raised.value.response_body, str(raised.value)
 
 
-def test_401_and_404_surface_as_netapp_rest_errors(ontap: OntapSimulator) -> None:
+def test_401_and_404_surface_as_netapp_rest_errors(slow_ontap: OntapSimulator) -> None:
     def connect(password: str) -> HostConnection:
         return HostConnection(
             "127.0.0.1",
-            port=ontap.port,
-            username=ontap.username,
+            port=slow_ontap.port,
+            username=slow_ontap.username,
             password=password,
-            verify=str(ontap.ca_file),
+            verify=str(slow_ontap.ca_file),
         )
 
     status, body, _ = rest_error(connect("wrong"), lambda: Cluster().get())
@@ -141,7 +138,7 @@ def test_401_and_404_surface_as_netapp_rest_errors(ontap: OntapSimulator) -> Non
     assert body == {"error": {"message": "User is not authorized.", "code": "6"}}
 
     missing = SnapmirrorRelationship(uuid="00000000-0000-0000-0000-000000000000")
-    status, body, text = rest_error(connect(ontap.password), missing.get)
+    status, body, text = rest_error(connect(slow_ontap.password), missing.get)
     assert status == 404
     assert body["error"]["code"] == "4"
     assert "entry doesn't exist" in text

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from netapp_dataops_airflow.clients._retry import RetryPolicy
 from netapp_dataops_airflow.clients._shared import registry
@@ -29,45 +27,15 @@ from netapp_dataops_airflow.clients.kubernetes_informer import (
 )
 from netapp_dataops_airflow.exceptions import ApiError, NetAppDataOpsError
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
+from tests.helpers.kubernetes import claim_body, cluster_config, kubeconfig_of, snapshot_body, watching
+from tests.helpers.waiting import poll
 
 QUICK = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05)
-
-
-def cluster_for(sim: KubernetesSimulator, path: Path, token: str | None = None) -> ClusterConfig:
-    kubeconfig = yaml.safe_load(sim.write_kubeconfig(path).read_text())
-    if token is not None:
-        kubeconfig["users"][0]["user"]["token"] = token
-    return ClusterConfig(kubeconfig=kubeconfig)
-
-
-async def watching(sim: KubernetesSimulator, resource: str = "volumesnapshots") -> None:
-    """Return once the simulator serves an open watch of ``resource``."""
-    for _ in range(500):
-        if sim.backend.stats.open_watches(resource):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no watch of {resource} was opened")
 
 
 def never(obj: dict[str, Any] | None) -> str | None:
     """Check for wait_for that keeps waiting whatever it sees."""
     return None
-
-
-def claim(name: str, size: str = "1Gi") -> dict[str, Any]:
-    return {
-        "metadata": {"name": name},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
-    }
-
-
-def snapshot(name: str, pvc: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "snapshot.storage.k8s.io/v1",
-        "kind": "VolumeSnapshot",
-        "metadata": {"name": name},
-        "spec": {"source": {"persistentVolumeClaimName": pvc}},
-    }
 
 
 def ready(obj: dict[str, Any] | None) -> str | None:
@@ -79,25 +47,20 @@ def ready(obj: dict[str, Any] | None) -> str | None:
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[KubernetesSimulator]:
-    async with KubernetesSimulator() as simulator:
-        yield simulator
+def config(kubernetes_simulator: KubernetesSimulator, tmp_path: Path) -> ClusterConfig:
+    """The client configuration for the plugin's simulator."""
+    return cluster_config(kubernetes_simulator, tmp_path / "kubeconfig")
 
 
 @pytest.fixture
-def cluster(sim: KubernetesSimulator, tmp_path: Path) -> ClusterConfig:
-    return cluster_for(sim, tmp_path / "kubeconfig")
-
-
-@pytest.fixture
-async def client(cluster: ClusterConfig) -> AsyncIterator[KubernetesClient]:
-    client = await KubernetesClient.connect(cluster, retry=QUICK)
+async def client(config: ClusterConfig) -> AsyncIterator[KubernetesClient]:
+    client = await KubernetesClient.connect(config, retry=QUICK)
     yield client
     await client.close()
 
 
 async def test_crud_round_trip(client: KubernetesClient) -> None:
-    created = await client.create(PERSISTENT_VOLUME_CLAIMS, claim("data"), "default")
+    created = await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("data"), "default")
     assert created["metadata"]["uid"]
     fetched = await client.get(PERSISTENT_VOLUME_CLAIMS, "data", "default")
     assert fetched["metadata"]["uid"] == created["metadata"]["uid"]
@@ -114,16 +77,18 @@ async def test_crud_round_trip(client: KubernetesClient) -> None:
     await client.delete(PERSISTENT_VOLUME_CLAIMS, "data", "default")
 
 
-async def test_dry_run_stores_nothing(client: KubernetesClient, sim: KubernetesSimulator) -> None:
-    await client.create(PERSISTENT_VOLUME_CLAIMS, claim("dry"), "default", dry_run=True)
-    assert not sim.backend.dump()["persistentvolumeclaims"]
+async def test_dry_run_stores_nothing(
+    client: KubernetesClient, kubernetes_simulator: KubernetesSimulator
+) -> None:
+    await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("dry"), "default", dry_run=True)
+    assert not kubernetes_simulator.backend.dump()["persistentvolumeclaims"]
 
 
 @pytest.mark.parametrize(
     ("call", "status", "reason"),
     [
         (lambda c: c.get(PERSISTENT_VOLUME_CLAIMS, "missing", "default"), 404, "NotFound"),
-        (lambda c: c.create(PERSISTENT_VOLUME_CLAIMS, claim("Bad_Name"), "default"), 422, "Invalid"),
+        (lambda c: c.create(PERSISTENT_VOLUME_CLAIMS, claim_body("Bad_Name"), "default"), 422, "Invalid"),
     ],
 )
 async def test_errors_keep_status_and_reason(
@@ -135,14 +100,14 @@ async def test_errors_keep_status_and_reason(
 
 
 async def test_already_exists_is_a_409(client: KubernetesClient) -> None:
-    await client.create(PERSISTENT_VOLUME_CLAIMS, claim("twice"), "default")
+    await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("twice"), "default")
     with pytest.raises(ApiError, match="already exists") as raised:
-        await client.create(PERSISTENT_VOLUME_CLAIMS, claim("twice"), "default")
+        await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("twice"), "default")
     assert raised.value.reason == "AlreadyExists"
 
 
 async def test_delete_with_a_stale_uid_is_refused(client: KubernetesClient) -> None:
-    await client.create(PERSISTENT_VOLUME_CLAIMS, claim("guarded"), "default")
+    await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("guarded"), "default")
     with pytest.raises(ApiError) as raised:
         await client.delete(PERSISTENT_VOLUME_CLAIMS, "guarded", "default", uid="not-this-one")
     assert raised.value.status == 409
@@ -159,18 +124,18 @@ async def test_delete_with_a_stale_uid_is_refused(client: KubernetesClient) -> N
     ids=["5xx", "429", "dropped"],
 )
 async def test_transient_failures_are_retried(
-    client: KubernetesClient, sim: KubernetesSimulator, inject: Any
+    client: KubernetesClient, kubernetes_simulator: KubernetesSimulator, inject: Any
 ) -> None:
-    sim.backend.seed(*bound_claim("retry-me"))
-    inject(sim.backend.faults)
+    kubernetes_simulator.backend.seed(*bound_claim("retry-me"))
+    inject(kubernetes_simulator.backend.faults)
     fetched = await client.get(PERSISTENT_VOLUME_CLAIMS, "retry-me", "default")
     assert fetched["status"]["phase"] == "Bound"
 
 
 async def test_retries_give_up_with_the_last_error(
-    client: KubernetesClient, sim: KubernetesSimulator
+    client: KubernetesClient, kubernetes_simulator: KubernetesSimulator
 ) -> None:
-    sim.backend.faults.fail_requests(500, method="GET", times=QUICK.attempts)
+    kubernetes_simulator.backend.faults.fail_requests(500, method="GET", times=QUICK.attempts)
     with pytest.raises(ApiError) as raised:
         await client.get(PERSISTENT_VOLUME_CLAIMS, "anything", "default")
     assert raised.value.status == 500
@@ -178,9 +143,8 @@ async def test_retries_give_up_with_the_last_error(
 
 async def test_wrong_token_is_401_without_the_token(tmp_path: Path) -> None:
     async with KubernetesSimulator(token="right-token") as sim:
-        kubeconfig = yaml.safe_load(sim.write_kubeconfig(tmp_path / "kubeconfig").read_text())
-        kubeconfig["users"][0]["user"]["token"] = "wrong-token"
-        client = await KubernetesClient.connect(ClusterConfig(kubeconfig=kubeconfig), retry=QUICK)
+        wrong = cluster_config(sim, tmp_path / "kubeconfig", token="wrong-token")
+        client = await KubernetesClient.connect(wrong, retry=QUICK)
         try:
             with pytest.raises(ApiError) as raised:
                 await client.get(PERSISTENT_VOLUME_CLAIMS, "x", "default")
@@ -193,10 +157,9 @@ async def test_wrong_token_is_401_without_the_token(tmp_path: Path) -> None:
 
 async def test_tls_is_verified_against_the_kubeconfig_ca(tmp_path: Path) -> None:
     async with KubernetesSimulator(tls=True, token=True) as sim:
-        kubeconfig = yaml.safe_load(sim.write_kubeconfig(tmp_path / "kubeconfig", inline_ca=True).read_text())
+        kubeconfig = kubeconfig_of(sim, tmp_path / "kubeconfig", inline_ca=True)
         good = await KubernetesClient.connect(ClusterConfig(kubeconfig=kubeconfig), retry=QUICK)
-        cluster = kubeconfig["clusters"][0]["cluster"]
-        del cluster["certificate-authority-data"]
+        del kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"]
         untrusting = await KubernetesClient.connect(ClusterConfig(kubeconfig=kubeconfig), retry=QUICK)
         try:
             classes = await good.list_objects(STORAGE_CLASSES)
@@ -208,8 +171,8 @@ async def test_tls_is_verified_against_the_kubeconfig_ca(tmp_path: Path) -> None
             await untrusting.close()
 
 
-async def test_shared_client_is_one_per_cluster_and_loop(cluster: ClusterConfig) -> None:
-    async with shared_client(cluster) as one, shared_client(cluster) as two:
+async def test_shared_client_is_one_per_cluster_and_loop(config: ClusterConfig) -> None:
+    async with shared_client(config) as one, shared_client(config) as two:
         assert one is two
 
 
@@ -217,17 +180,17 @@ async def test_a_rotated_token_replaces_the_shared_client_instead_of_adding_one(
     async with KubernetesSimulator(token="token-0") as sim:
         shared = await registry()
         clients: list[KubernetesClient] = []
-        async with shared_client(cluster_for(sim, tmp_path / "kc", "token-0")) as first:
+        async with shared_client(cluster_config(sim, tmp_path / "kc", token="token-0")) as first:
             clients.append(first)
             for rotation in range(1, 31):
                 token = sim.backend.tokens.issue(f"token-{rotation}")
                 sim.backend.tokens.revoke(f"token-{rotation - 1}")
-                async with shared_client(cluster_for(sim, tmp_path / "kc", token)) as client:
+                async with shared_client(cluster_config(sim, tmp_path / "kc", token=token)) as client:
                     await client.list_objects(STORAGE_CLASSES)  # made with the new token
                     clients.append(client)
                 in_use = shared.keys()
                 clients_in_use = [key for key in in_use if isinstance(key, tuple) and key[0] == "kubernetes"]
-                assert clients_in_use == [client_key(cluster_for(sim, tmp_path / "kc", token))]
+                assert clients_in_use == [client_key(cluster_config(sim, tmp_path / "kc", token=token))]
             assert len({id(client) for client in clients}) == 31
             assert not first.closed  # retired, but still in use here
         assert first.closed
@@ -239,55 +202,59 @@ async def test_a_rotated_token_replaces_the_shared_client_instead_of_adding_one(
 
 
 async def test_many_waiters_share_one_list_and_one_watch(
-    sim: KubernetesSimulator, cluster: ClusterConfig
+    kubernetes_simulator: KubernetesSimulator, config: ClusterConfig
 ) -> None:
-    sim.backend.seed(*bound_claim("source"))
+    kubernetes_simulator.backend.seed(*bound_claim("source"))
     names = [f"snap-{i}" for i in range(25)]
     async with (
-        shared_client(cluster) as client,
-        shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer,
+        shared_client(config) as client,
+        shared_informer(config, VOLUME_SNAPSHOTS, "default") as informer,
     ):
         # As in production: each object is created (by a task) before its wait starts.
         waits = []
         for name in names:
-            await client.create(VOLUME_SNAPSHOTS, snapshot(name, "source"), "default")
+            await client.create(VOLUME_SNAPSHOTS, snapshot_body(name, "source"), "default")
             waits.append(asyncio.ensure_future(informer.wait_for(name, ready)))
         contents = await asyncio.wait_for(asyncio.gather(*waits), timeout=30)
     assert all(content.startswith("snapcontent-") for content in contents)
     assert (informer.stats.lists, informer.stats.watches) == (1, 1)
 
 
-async def test_waiters_of_one_namespace_join_the_same_informer(cluster: ClusterConfig) -> None:
-    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as one:
-        async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as two:
+async def test_waiters_of_one_namespace_join_the_same_informer(config: ClusterConfig) -> None:
+    async with shared_informer(config, VOLUME_SNAPSHOTS, "default") as one:
+        async with shared_informer(config, VOLUME_SNAPSHOTS, "default") as two:
             assert one is two
-        async with shared_informer(cluster, VOLUME_SNAPSHOTS, "other") as three:
+        async with shared_informer(config, VOLUME_SNAPSHOTS, "other") as three:
             assert three is not one
 
 
 async def test_object_created_before_the_wait_is_found(
-    sim: KubernetesSimulator, cluster: ClusterConfig
+    kubernetes_simulator: KubernetesSimulator, config: ClusterConfig
 ) -> None:
-    sim.backend.seed(*bound_claim("source"))
-    async with shared_client(cluster) as client:
-        await client.create(VOLUME_SNAPSHOTS, snapshot("early", "source"), "default")
-    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+    kubernetes_simulator.backend.seed(*bound_claim("source"))
+    async with shared_client(config) as client:
+        await client.create(VOLUME_SNAPSHOTS, snapshot_body("early", "source"), "default")
+    async with shared_informer(config, VOLUME_SNAPSHOTS, "default") as informer:
         assert (await asyncio.wait_for(informer.wait_for("early", ready), 30)).startswith("snapcontent-")
 
 
-async def test_missing_object_is_reported_gone(cluster: ClusterConfig) -> None:
-    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+async def test_missing_object_is_reported_gone(config: ClusterConfig) -> None:
+    async with shared_informer(config, VOLUME_SNAPSHOTS, "default") as informer:
         assert await asyncio.wait_for(informer.wait_for("never-created", ready), 30) == "gone"
 
 
-async def test_deletion_during_the_wait_ends_it(sim: KubernetesSimulator, cluster: ClusterConfig) -> None:
-    sim.backend.seed(*bound_claim("unbound-source"))
-    sim.backend.timing.update(snapshot=30.0)  # the snapshot will not progress during this test
+async def test_deletion_during_the_wait_ends_it(
+    kubernetes_simulator: KubernetesSimulator, config: ClusterConfig
+) -> None:
+    kubernetes_simulator.backend.seed(*bound_claim("unbound-source"))
+    kubernetes_simulator.backend.timing.update(
+        snapshot=30.0
+    )  # the snapshot will not progress during this test
     async with (
-        shared_client(cluster) as client,
-        shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer,
+        shared_client(config) as client,
+        shared_informer(config, VOLUME_SNAPSHOTS, "default") as informer,
     ):
-        await client.create(VOLUME_SNAPSHOTS, snapshot("doomed", "unbound-source"), "default")
+        await client.create(VOLUME_SNAPSHOTS, snapshot_body("doomed", "unbound-source"), "default")
         wait = asyncio.ensure_future(informer.wait_for("doomed", ready))
         await asyncio.sleep(0.2)
         assert not wait.done()
@@ -296,19 +263,19 @@ async def test_deletion_during_the_wait_ends_it(sim: KubernetesSimulator, cluste
 
 
 async def test_recreated_name_with_another_uid_counts_as_gone(
-    sim: KubernetesSimulator, cluster: ClusterConfig
+    kubernetes_simulator: KubernetesSimulator, config: ClusterConfig
 ) -> None:
-    async with shared_client(cluster) as client:
-        first = await client.create(PERSISTENT_VOLUME_CLAIMS, claim("reborn"), "default")
+    async with shared_client(config) as client:
+        first = await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("reborn"), "default")
         await client.delete(PERSISTENT_VOLUME_CLAIMS, "reborn", "default")
-        await client.create(PERSISTENT_VOLUME_CLAIMS, claim("reborn"), "default")
+        await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("reborn"), "default")
 
     def bound(obj: dict[str, Any] | None) -> str | None:
         if obj is None:
             return "gone"
         return "bound" if (obj.get("status") or {}).get("phase") == "Bound" else None
 
-    async with shared_informer(cluster, PERSISTENT_VOLUME_CLAIMS, "default") as informer:
+    async with shared_informer(config, PERSISTENT_VOLUME_CLAIMS, "default") as informer:
         outcome = await asyncio.wait_for(informer.wait_for("reborn", bound, uid=first["metadata"]["uid"]), 30)
     assert outcome == "gone"
 
@@ -318,9 +285,7 @@ def expire_watches_and_history(sim: KubernetesSimulator) -> None:
     informer's resume version has expired by the time the server reads it."""
     sim.backend.faults.stall_requests(1.0, method="GET", path="volumesnapshots")
     sim.backend.expire_watches()
-    sim.backend.seed(
-        snapshot("bystander", "source") | {"metadata": {"name": "bystander", "namespace": "default"}}
-    )
+    sim.backend.seed(snapshot_body("bystander", "source", namespace="default"))
     sim.backend.compact()
 
 
@@ -333,26 +298,28 @@ def expire_watches_and_history(sim: KubernetesSimulator) -> None:
     ids=["watch-ended", "version-too-old"],
 )
 async def test_informer_recovers_from_an_ended_watch(
-    sim: KubernetesSimulator, cluster: ClusterConfig, disrupt: Any, lists: int, relists: int
+    kubernetes_simulator: KubernetesSimulator, config: ClusterConfig, disrupt: Any, lists: int, relists: int
 ) -> None:
-    sim.backend.seed(*bound_claim("source"))
-    sim.backend.timing.update(snapshot_ready=0.5)
+    kubernetes_simulator.backend.seed(*bound_claim("source"))
+    kubernetes_simulator.backend.timing.update(snapshot_ready=0.5)
     async with (
-        shared_client(cluster) as client,
-        shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer,
+        shared_client(config) as client,
+        shared_informer(config, VOLUME_SNAPSHOTS, "default") as informer,
     ):
-        await client.create(VOLUME_SNAPSHOTS, snapshot("survivor", "source"), "default")
+        await client.create(VOLUME_SNAPSHOTS, snapshot_body("survivor", "source"), "default")
         wait = asyncio.ensure_future(informer.wait_for("survivor", ready))
         await asyncio.sleep(0.1)
-        disrupt(sim)
+        disrupt(kubernetes_simulator)
         assert (await asyncio.wait_for(wait, 30)).startswith("snapcontent-")
     assert informer.stats.watches >= 2
     assert (informer.stats.lists, informer.stats.relists_after_expiry) == (lists, relists)
 
 
-async def test_forbidden_list_fails_waiters_fast(sim: KubernetesSimulator, cluster: ClusterConfig) -> None:
-    sim.backend.faults.fail_requests(403, method="GET", path="volumesnapshots", times=1000)
-    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+async def test_forbidden_list_fails_waiters_fast(
+    kubernetes_simulator: KubernetesSimulator, config: ClusterConfig
+) -> None:
+    kubernetes_simulator.backend.faults.fail_requests(403, method="GET", path="volumesnapshots", times=1000)
+    async with shared_informer(config, VOLUME_SNAPSHOTS, "default") as informer:
         with pytest.raises(ApiError) as raised:
             await asyncio.wait_for(informer.wait_for("any", ready), 30)
     assert raised.value.status == 403
@@ -371,8 +338,8 @@ async def test_informer_stops_cleanly(client: KubernetesClient) -> None:
 
 async def test_a_token_revoked_after_the_sync_fails_every_waiter_after_a_few_tries(tmp_path: Path) -> None:
     async with KubernetesSimulator(token="old-secret") as sim:
-        cluster = cluster_for(sim, tmp_path / "kc", "old-secret")
-        async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+        config = cluster_config(sim, tmp_path / "kc", token="old-secret")
+        async with shared_informer(config, VOLUME_SNAPSHOTS, "default") as informer:
             waits = [asyncio.ensure_future(informer.wait_for(f"snap-{i}", never)) for i in range(3)]
             await watching(sim)
             sim.backend.tokens.revoke("old-secret")
@@ -386,57 +353,54 @@ async def test_a_token_revoked_after_the_sync_fails_every_waiter_after_a_few_tri
             assert "credentials in the connection were rejected" in str(failure)
             assert "old-secret" not in str(failure)
         # It gave up: closed at once (not kept for 60 s), its lease on the client given back.
-        assert (await registry()).users(client_key(cluster)) == 0
+        assert (await registry()).users(client_key(config)) == 0
 
         # A rotation brings a new version: a fresh informer and client, which work.
         new = sim.backend.tokens.issue("new")
-        rotated = cluster_for(sim, tmp_path / "kc", new)
+        rotated = cluster_config(sim, tmp_path / "kc", token=new)
         async with (
             shared_client(rotated) as client,
             shared_informer(rotated, VOLUME_SNAPSHOTS, "default") as fresh,
         ):
             assert fresh is not informer
-            await client.create(VOLUME_SNAPSHOTS, snapshot("after", "missing-pvc"), "default")
+            await client.create(VOLUME_SNAPSHOTS, snapshot_body("after", "missing-pvc"), "default")
             seen = await asyncio.wait_for(fresh.wait_for("after", lambda obj: obj), 30)
             assert seen["metadata"]["name"] == "after"
 
 
 async def test_an_unexpected_error_in_the_informer_reaches_every_waiter(
-    sim: KubernetesSimulator, cluster: ClusterConfig
+    kubernetes_simulator: KubernetesSimulator, config: ClusterConfig
 ) -> None:
-    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as informer:
+    async with shared_informer(config, VOLUME_SNAPSHOTS, "default") as informer:
         waits = [asyncio.ensure_future(informer.wait_for(f"snap-{i}", never)) for i in range(3)]
-        await watching(sim)
-        sim.backend.faults.garble_watch_lines(1)
-        async with shared_client(cluster) as client:
-            await client.create(VOLUME_SNAPSHOTS, snapshot("trigger", "missing-pvc"), "default")
+        await watching(kubernetes_simulator)
+        kubernetes_simulator.backend.faults.garble_watch_lines(1)
+        async with shared_client(config) as client:
+            await client.create(VOLUME_SNAPSHOTS, snapshot_body("trigger", "missing-pvc"), "default")
         failures = await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 30)
     for failure in failures:
         assert isinstance(failure, NetAppDataOpsError)
         assert "stopped on an unexpected JSONDecodeError" in str(failure)
         assert "volumesnapshots in namespace 'default'" in str(failure)
     # A waiter that comes later is not told about the dead one: it gets a fresh informer.
-    async with shared_informer(cluster, VOLUME_SNAPSHOTS, "default") as fresh:
+    async with shared_informer(config, VOLUME_SNAPSHOTS, "default") as fresh:
         assert fresh is not informer
         assert (await asyncio.wait_for(fresh.wait_for("trigger", lambda obj: obj), 30)) is not None
 
 
-def test_the_watch_and_the_client_are_closed_when_the_loop_of_a_wait_ends(tmp_path: Path) -> None:
-    with KubernetesSimulator() as sim:
-        sim.backend.seed(*bound_claim("data"))
-        cluster = cluster_for(sim, tmp_path / "kc")
+def test_the_watch_and_the_client_are_closed_when_the_loop_of_a_wait_ends(
+    kubernetes_simulator: KubernetesSimulator, config: ClusterConfig
+) -> None:
+    kubernetes_simulator.backend.seed(*bound_claim("data"))
 
-        async def wait() -> KubernetesClient:
-            async with shared_informer(cluster, PERSISTENT_VOLUME_CLAIMS, "default") as informer:
-                assert await asyncio.wait_for(informer.wait_for("data", lambda obj: obj), 30)
-                await watching(sim, "persistentvolumeclaims")
-                return informer.client  # nothing closed or stopped by hand
+    async def wait() -> KubernetesClient:
+        async with shared_informer(config, PERSISTENT_VOLUME_CLAIMS, "default") as informer:
+            assert await asyncio.wait_for(informer.wait_for("data", lambda obj: obj), 30)
+            await watching(kubernetes_simulator, "persistentvolumeclaims")
+            return informer.client  # nothing closed or stopped by hand
 
-        client = asyncio.run(wait())
-        assert client.closed
-        for _ in range(500):  # the server notices the closed connection in its own thread
-            if not sim.backend.stats.open_watches():
-                break
-            time.sleep(0.02)
-        assert sim.backend.stats.open_watches() == 0
-        assert sim.backend.stats.to_json()["watches"][0]["opened"] == 1
+    client = asyncio.run(wait())
+    assert client.closed
+    # The server notices the closed connection in its own thread.
+    poll(kubernetes_simulator.backend.stats.open_watches, lambda count: count == 0, "the watch to close")
+    assert kubernetes_simulator.backend.stats.to_json()["watches"][0]["opened"] == 1

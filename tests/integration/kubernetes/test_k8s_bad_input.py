@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow.sdk import DAG
-from k8s_objects import claim_body, snapshot_of
 
 from netapp_dataops_airflow.decorators.kubernetes import clone_task, snapshot_task
 from netapp_dataops_airflow.operators.kubernetes import CloneVolumeOperator, VolumeSnapshotOperator
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim, kinds
 from netapp_dataops_airflow.testing import run_dag
+from tests.helpers.connections import kubernetes_fields
+from tests.helpers.kubernetes import claim_body, snapshot_body
+from tests.helpers.waiting import poll
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(120)]
 
@@ -301,12 +302,8 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
 WRITES = ("create", "update", "patch", "delete", "deletecollection")
 
 
-def in_default(obj: dict[str, Any]) -> dict[str, Any]:
-    return {**obj, "metadata": {**obj["metadata"], "namespace": "default"}}
-
-
 @pytest.fixture(scope="module")
-def k8s() -> Iterator[KubernetesSimulator]:
+def table_kubernetes() -> Iterator[KubernetesSimulator]:
     """One simulator for the whole table (each case must leave it unchanged anyway).
 
     It holds a bound claim ``data``, a pending one ``lazy`` (WaitForFirstConsumer), a ready snapshot
@@ -314,39 +311,37 @@ def k8s() -> Iterator[KubernetesSimulator]:
     """
     with KubernetesSimulator() as sim:
         sim.backend.seed(*bound_claim("data"))
-        sim.backend.seed(in_default(claim_body("lazy", storage_class="ontap-nas-wffc")))
+        sim.backend.seed(claim_body("lazy", storage_class="ontap-nas-wffc", namespace="default"))
         sim.backend.seed(
-            in_default(snapshot_of("gone", "broken")), in_default(snapshot_of("data", "ready-snap"))
+            snapshot_body("broken", "gone", namespace="default"),
+            snapshot_body("ready-snap", "data", namespace="default"),
         )
-        deadline = time.monotonic() + 30
-        while (
-            not (sim.backend.find(kinds.SNAPSHOTS, "default", "ready-snap") or {})
-            .get("status", {})
-            .get("readyToUse")
-        ):
-            assert time.monotonic() < deadline, "the seeded snapshot never became ready"
-            time.sleep(0.05)
+        poll(
+            lambda: sim.backend.find(kinds.SNAPSHOTS, "default", "ready-snap") or {},
+            lambda snapshot: snapshot.get("status", {}).get("readyToUse"),
+            "the seeded snapshot to become ready",
+        )
         yield sim
 
 
 @pytest.fixture
 def connections(
-    k8s: KubernetesSimulator,
+    table_kubernetes: KubernetesSimulator,
     airflow_connection: Callable[..., str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    kubeconfig = k8s.write_kubeconfig(tmp_path / "kubeconfig")
-    airflow_connection("kubernetes_default", "kubernetes", extra={"kube_config_path": str(kubeconfig)})
+    kubeconfig = table_kubernetes.write_kubeconfig(tmp_path / "kubeconfig")
+    airflow_connection("kubernetes_default", **kubernetes_fields(kubeconfig))
     garbled = tmp_path / "garbled"
     garbled.write_text("clusters: [unclosed\n")
-    airflow_connection("garbled", "kubernetes", extra={"kube_config_path": str(garbled)})
+    airflow_connection("garbled", **kubernetes_fields(garbled))
     # The ambient kubeconfig points at the simulator: a connection that silently fell back to it
     # would create the object, and the no-write check would catch it.
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     airflow_connection("misspelt", "kubernetes", extra={"kubeconfig_path": str(kubeconfig)})
     airflow_connection("flase", "kubernetes", extra={"in_cluster": "flase"})
-    airflow_connection("hosted", "kubernetes", host=k8s.url, password="s3cret-token")
+    airflow_connection("hosted", "kubernetes", host=table_kubernetes.url, password="s3cret-token")
     airflow_connection("ontap_dr", "netapp_ontap", host="cluster.example.com", login="a", password="b")
 
 
@@ -367,15 +362,18 @@ def inventory(sim: KubernetesSimulator) -> dict[str, list[str]]:
 @pytest.mark.parametrize(("make", "expected"), [pytest.param(m, e, id=i) for i, m, e in CASES])
 @pytest.mark.usefixtures("connections")
 def test_bad_input_is_a_clear_error_and_creates_nothing(
-    k8s: KubernetesSimulator, make: Callable[[], Any], expected: str, request: pytest.FixtureRequest
+    table_kubernetes: KubernetesSimulator,
+    make: Callable[[], Any],
+    expected: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    before, writes_before = inventory(k8s), writes(k8s)
+    before, writes_before = inventory(table_kubernetes), writes(table_kubernetes)
     with DAG(f"bad_input_{request.node.callspec.id}", schedule=None, start_date=START) as pipeline:
         make()
 
     result = run_dag(pipeline)
     assert result.task_states == {"t": "failed"}
     assert expected in result.log_text
-    assert writes(k8s) == writes_before  # counted by the API server: nothing was even attempted
-    assert inventory(k8s) == before
+    assert writes(table_kubernetes) == writes_before  # counted by the API server: nothing was even attempted
+    assert inventory(table_kubernetes) == before
     assert "s3cret-token" not in result.log_text

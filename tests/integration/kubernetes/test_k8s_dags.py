@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from airflow.sdk import DAG, dag, task
 
 from netapp_dataops_airflow.operators.kubernetes import (
@@ -21,27 +20,19 @@ from netapp_dataops_airflow.operators.kubernetes import (
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim, kinds
 from netapp_dataops_airflow.simulators.kubernetes.kinds import Kind
 from netapp_dataops_airflow.testing import DagRunResult, run_dag
+from tests.helpers.connections import kubernetes_fields
+from tests.helpers.kubernetes import SNAPSHOT_CLASS, kubeconfig_of, snapshot_body
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(120)]
 
 START = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 
 
-@pytest.fixture
-def k8s(
-    kubernetes_simulator: KubernetesSimulator, kubeconfig_path: Path, airflow_connection: Callable[..., str]
-) -> KubernetesSimulator:
-    """The simulator with a bound 1Gi claim ``data``, as the ``kubernetes_default`` connection."""
-    kubernetes_simulator.backend.seed(*bound_claim("data"))
-    airflow_connection("kubernetes_default", "kubernetes", extra={"kube_config_path": str(kubeconfig_path)})
-    return kubernetes_simulator
-
-
 def objects(sim: KubernetesSimulator, kind: Kind) -> dict[str, dict[str, Any]]:
     return {obj["metadata"]["name"]: obj for obj in sim.backend.objects(kind, "default")}
 
 
-def test_decorators_snapshot_then_clone(k8s: KubernetesSimulator) -> None:
+def test_decorators_snapshot_then_clone(seeded_kubernetes: KubernetesSimulator) -> None:
     @dag(dag_id="k8s_decorators", schedule=None, start_date=START)
     def pipeline() -> None:
         @task.netapp_snapshot
@@ -68,7 +59,7 @@ def test_decorators_snapshot_then_clone(k8s: KubernetesSimulator) -> None:
         "dataset-snap",
     )
     assert (clone["capacity"], clone["storage_class"], clone["phase"]) == ("2Gi", "ontap-nas", "Bound")
-    claim = objects(k8s, kinds.PVCS)["ws-clone"]
+    claim = objects(seeded_kubernetes, kinds.PVCS)["ws-clone"]
     assert claim["metadata"]["labels"] == {
         "team": "ml",
         "app.kubernetes.io/managed-by": "netapp-dataops-airflow",
@@ -77,7 +68,7 @@ def test_decorators_snapshot_then_clone(k8s: KubernetesSimulator) -> None:
     assert "PersistentVolumeClaim default/ws-clone: bound to" in result.log_text
 
 
-def test_a_decorated_function_may_return_just_the_pvc(k8s: KubernetesSimulator) -> None:
+def test_a_decorated_function_may_return_just_the_pvc(seeded_kubernetes: KubernetesSimulator) -> None:
     @dag(dag_id="k8s_plain_string", schedule=None, start_date=START)
     def pipeline() -> None:
         @task.netapp_snapshot
@@ -90,10 +81,12 @@ def test_a_decorated_function_may_return_just_the_pvc(k8s: KubernetesSimulator) 
     assert result.state == "success", result.log_text
     name = result.xcom("snap")["name"]
     assert name.startswith("data-")
-    assert name in objects(k8s, kinds.SNAPSHOTS)
+    assert name in objects(seeded_kubernetes, kinds.SNAPSHOTS)
 
 
-def test_a_returned_dict_may_set_the_base_operators_parameters(k8s: KubernetesSimulator) -> None:
+def test_a_returned_dict_may_set_the_base_operators_parameters(
+    seeded_kubernetes: KubernetesSimulator,
+) -> None:
     @dag(dag_id="k8s_spec_base_parameters", schedule=None, start_date=START)
     def pipeline() -> None:
         @task.netapp_snapshot
@@ -110,12 +103,12 @@ def test_a_returned_dict_may_set_the_base_operators_parameters(k8s: KubernetesSi
 
     result = run_dag(pipeline())
     assert result.state == "success", result.log_text
-    labels = objects(k8s, kinds.SNAPSHOTS)["labelled"]["metadata"]["labels"]
+    labels = objects(seeded_kubernetes, kinds.SNAPSHOTS)["labelled"]["metadata"]["labels"]
     assert labels == {"team": "ml", "app.kubernetes.io/managed-by": "netapp-dataops-airflow"}
     assert json.loads(result.trigger_kwargs["snap"])["failure_grace_period"] == 30.0
 
 
-def test_operators_with_templates(k8s: KubernetesSimulator) -> None:
+def test_operators_with_templates(seeded_kubernetes: KubernetesSimulator) -> None:
     with DAG("k8s_operators", schedule=None, start_date=START, params={"pvc": "data"}) as pipeline:
         snap = VolumeSnapshotOperator(task_id="snap", pvc="{{ params.pvc }}", snapshot="snap-{{ ds_nodash }}")
         clone = CloneVolumeOperator(task_id="clone", source_pvc="{{ params.pvc }}", clone_method="trident")
@@ -130,10 +123,10 @@ def test_operators_with_templates(k8s: KubernetesSimulator) -> None:
 
 
 def test_a_persisting_snapshot_error_fails_the_task_with_the_drivers_message(
-    k8s: KubernetesSimulator,
+    seeded_kubernetes: KubernetesSimulator,
 ) -> None:
-    k8s.backend.timing.update(retry=60.0)
-    k8s.backend.faults.fail_next_snapshot("aggregate aggr1 is full")
+    seeded_kubernetes.backend.timing.update(retry=60.0)
+    seeded_kubernetes.backend.faults.fail_next_snapshot("aggregate aggr1 is full")
     with DAG("k8s_snapshot_fails", schedule=None, start_date=START) as pipeline:
         VolumeSnapshotOperator(task_id="snap", pvc="data", failure_grace_period=0.5)
 
@@ -143,8 +136,10 @@ def test_a_persisting_snapshot_error_fails_the_task_with_the_drivers_message(
     assert "aggregate aggr1 is full" in result.log_text
 
 
-def test_the_deadline_fails_the_task_and_removes_what_it_created(k8s: KubernetesSimulator) -> None:
-    k8s.backend.timing.update(snapshot=60.0)
+def test_the_deadline_fails_the_task_and_removes_what_it_created(
+    seeded_kubernetes: KubernetesSimulator,
+) -> None:
+    seeded_kubernetes.backend.timing.update(snapshot=60.0)
     with DAG("k8s_deadline", schedule=None, start_date=START) as pipeline:
         VolumeSnapshotOperator(
             task_id="snap", pvc="data", snapshot="slow", deadline=datetime.timedelta(seconds=1)
@@ -154,8 +149,8 @@ def test_the_deadline_fails_the_task_and_removes_what_it_created(k8s: Kubernetes
     assert result.task_states == {"snap": "failed"}
     assert "DeadlineExceededError" in result.log_text
     assert (
-        "slow" not in objects(k8s, kinds.SNAPSHOTS)
-        or "deletionTimestamp" in objects(k8s, kinds.SNAPSHOTS)["slow"]["metadata"]
+        "slow" not in objects(seeded_kubernetes, kinds.SNAPSHOTS)
+        or "deletionTimestamp" in objects(seeded_kubernetes, kinds.SNAPSHOTS)["slow"]["metadata"]
     )
 
 
@@ -165,7 +160,7 @@ def stored_kwargs(result: DagRunResult, task_id: str) -> dict[str, Any]:
     return dict(stored)
 
 
-def test_a_retry_adopts_what_an_earlier_try_created(k8s: KubernetesSimulator) -> None:
+def test_a_retry_adopts_what_an_earlier_try_created(seeded_kubernetes: KubernetesSimulator) -> None:
     """The state a crash between creating and deferring leaves: the object exists, made by this task."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.types import DagRunType
@@ -173,36 +168,32 @@ def test_a_retry_adopts_what_an_earlier_try_created(k8s: KubernetesSimulator) ->
     run_id = DagRun.generate_run_id(run_type=DagRunType.MANUAL, logical_date=START, run_after=START)
     identity = f"k8s_crash/{run_id}/snap/-1"
     name = derived_name("data", identity)
-    k8s.backend.timing.update(snapshot_ready=3.0)  # still not ready when the retry looks at it
-    earlier = {
-        "apiVersion": "snapshot.storage.k8s.io/v1",
-        "kind": "VolumeSnapshot",
-        "metadata": {"name": name, "namespace": "default", "annotations": {TASK_ANNOTATION: identity}},
-        "spec": {"volumeSnapshotClassName": "csi-snapclass", "source": {"persistentVolumeClaimName": "data"}},
-    }
-    k8s.backend.seed(earlier)
+    seeded_kubernetes.backend.timing.update(snapshot_ready=3.0)  # still not ready when the retry looks at it
+    earlier = snapshot_body(
+        name,
+        "data",
+        snapshot_class=SNAPSHOT_CLASS,
+        namespace="default",
+        annotations={TASK_ANNOTATION: identity},
+    )
+    seeded_kubernetes.backend.seed(earlier)
     with DAG("k8s_crash", schedule=None, start_date=START) as pipeline:
         VolumeSnapshotOperator(task_id="snap", pvc="data")
 
     result = run_dag(pipeline, logical_date=START, run_after=START)
     assert result.run_id == run_id
     assert result.state == "success", result.log_text
-    assert list(objects(k8s, kinds.SNAPSHOTS)) == [name]  # adopted, not duplicated
+    assert list(objects(seeded_kubernetes, kinds.SNAPSHOTS)) == [name]  # adopted, not duplicated
     assert "adopting it" in result.log_text
     assert stored_kwargs(result, "snap")["cancel_on_kill"] is True
 
 
 def test_someone_elses_snapshot_with_the_same_spec_is_adopted_but_never_deleted(
-    k8s: KubernetesSimulator,
+    seeded_kubernetes: KubernetesSimulator,
 ) -> None:
-    k8s.backend.timing.update(snapshot_ready=1.0)
-    theirs = {
-        "apiVersion": "snapshot.storage.k8s.io/v1",
-        "kind": "VolumeSnapshot",
-        "metadata": {"name": "shared-snap", "namespace": "default"},
-        "spec": {"volumeSnapshotClassName": "csi-snapclass", "source": {"persistentVolumeClaimName": "data"}},
-    }
-    k8s.backend.seed(theirs)
+    seeded_kubernetes.backend.timing.update(snapshot_ready=1.0)
+    theirs = snapshot_body("shared-snap", "data", snapshot_class=SNAPSHOT_CLASS, namespace="default")
+    seeded_kubernetes.backend.seed(theirs)
     with DAG("k8s_adopt_theirs", schedule=None, start_date=START) as pipeline:
         VolumeSnapshotOperator(task_id="snap", pvc="data", snapshot="shared-snap")
 
@@ -211,8 +202,8 @@ def test_someone_elses_snapshot_with_the_same_spec_is_adopted_but_never_deleted(
     assert stored_kwargs(result, "snap")["cancel_on_kill"] is False
 
 
-def test_an_existing_object_with_another_spec_is_an_error(k8s: KubernetesSimulator) -> None:
-    k8s.backend.seed(*bound_claim("other"))
+def test_an_existing_object_with_another_spec_is_an_error(seeded_kubernetes: KubernetesSimulator) -> None:
+    seeded_kubernetes.backend.seed(*bound_claim("other"))
     with DAG("k8s_conflict", schedule=None, start_date=START) as first:
         VolumeSnapshotOperator(task_id="snap", pvc="other", snapshot="taken")
     assert run_dag(first).state == "success"
@@ -222,15 +213,17 @@ def test_an_existing_object_with_another_spec_is_an_error(k8s: KubernetesSimulat
     result = run_dag(second)
     assert result.task_states == {"snap": "failed"}
     assert "already exists with a different spec" in result.log_text
-    assert objects(k8s, kinds.SNAPSHOTS)["taken"]["spec"]["source"]["persistentVolumeClaimName"] == "other"
+    assert (
+        objects(seeded_kubernetes, kinds.SNAPSHOTS)["taken"]["spec"]["source"]["persistentVolumeClaimName"]
+        == "other"
+    )
 
 
 def test_trigger_rows_hold_no_secret(airflow_connection: Callable[..., str], tmp_path: Path) -> None:
     secured = KubernetesSimulator(token="tok-do-not-leak")
     with secured:
         secured.backend.seed(*bound_claim("data"))
-        kubeconfig = yaml.safe_load(secured.write_kubeconfig(tmp_path / "kc").read_text())
-        airflow_connection("secured_k8s", "kubernetes", extra={"kube_config": kubeconfig})
+        airflow_connection("secured_k8s", **kubernetes_fields(kubeconfig_of(secured, tmp_path / "kc")))
         secured.backend.timing.update(snapshot=0.3)
         with DAG("k8s_secret", schedule=None, start_date=START) as pipeline:
             VolumeSnapshotOperator(task_id="snap", pvc="data", kubernetes_conn_id="secured_k8s")
@@ -242,8 +235,8 @@ def test_trigger_rows_hold_no_secret(airflow_connection: Callable[..., str], tmp
     assert "tok-do-not-leak" not in result.log_text
 
 
-def test_mapped_snapshots_take_one_snapshot_each(k8s: KubernetesSimulator) -> None:
-    k8s.backend.seed(*bound_claim("logs"))
+def test_mapped_snapshots_take_one_snapshot_each(seeded_kubernetes: KubernetesSimulator) -> None:
+    seeded_kubernetes.backend.seed(*bound_claim("logs"))
 
     @dag(dag_id="k8s_mapped", schedule=None, start_date=START)
     def pipeline() -> None:
@@ -257,5 +250,5 @@ def test_mapped_snapshots_take_one_snapshot_each(k8s: KubernetesSimulator) -> No
     assert result.state == "success", result.log_text
     assert [r["source_pvc"] for r in result.xcom("snap")] == ["data", "logs"]
     names = {r["name"] for r in result.xcom("snap")}
-    assert names == set(objects(k8s, kinds.SNAPSHOTS))
+    assert names == set(objects(seeded_kubernetes, kinds.SNAPSHOTS))
     assert len(names) == 2

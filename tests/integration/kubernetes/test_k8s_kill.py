@@ -11,8 +11,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from airflow_side import ABSENT, SupervisorStub, trigger_task_instance
-from k8s_objects import alive, claim_body, snapshot_of
 
 from netapp_dataops_airflow.clients.kubernetes import (
     PERSISTENT_VOLUME_CLAIMS,
@@ -24,34 +22,16 @@ from netapp_dataops_airflow.triggers.kubernetes import (
     PersistentVolumeClaimBoundTrigger,
     VolumeSnapshotReadyTrigger,
 )
+from tests.helpers.airflow import KILL_STATES, SupervisorStub, trigger_task_instance
+from tests.helpers.kubernetes import alive, claim_body, snapshot_body
 
 pytestmark = pytest.mark.timeout(60)
-
-# Every state Airflow 3.3 has for a task instance, None (no status: cleared) included, and what
-# on_kill does to the operation in it. Only "failed" (the user marked it so) cancels.
-STATES: list[tuple[str | None, bool]] = [
-    ("failed", True),
-    ("success", False),
-    ("deferred", False),
-    (None, False),
-    ("scheduled", False),
-    ("queued", False),
-    ("running", False),
-    ("restarting", False),
-    ("up_for_retry", False),
-    ("up_for_reschedule", False),
-    ("upstream_failed", False),
-    ("skipped", False),
-    ("removed", False),
-    ("awaiting_input", False),
-    (ABSENT, False),
-]
 
 
 async def pending_snapshot(sim: KubernetesSimulator, client: KubernetesClient, **options: Any) -> str:
     """Create VolumeSnapshot ``snap`` that the controller will not make ready; return its uid."""
     sim.backend.timing.update(snapshot=3600.0)
-    created = await client.create(VOLUME_SNAPSHOTS, snapshot_of("data", "snap"), "default")
+    created = await client.create(VOLUME_SNAPSHOTS, snapshot_body("snap", "data"), "default")
     return str(created["metadata"]["uid"])
 
 
@@ -62,15 +42,15 @@ def snapshot_trigger(uid: str, *, map_index: int = -1) -> VolumeSnapshotReadyTri
     return trigger
 
 
-@pytest.mark.parametrize(("state", "cancels"), STATES, ids=[str(state) for state, _ in STATES])
+@pytest.mark.parametrize(("state", "cancels"), KILL_STATES, ids=[str(state) for state, _ in KILL_STATES])
 async def test_each_task_state_deletes_or_keeps_the_snapshot(
-    sim: KubernetesSimulator,
+    seeded_kubernetes: KubernetesSimulator,
     client: KubernetesClient,
     supervisor: SupervisorStub,
     state: str | None,
     cancels: bool,
 ) -> None:
-    uid = await pending_snapshot(sim, client)
+    uid = await pending_snapshot(seeded_kubernetes, client)
     supervisor.state = state
     await snapshot_trigger(uid).on_kill()
     assert await alive(client, VOLUME_SNAPSHOTS, "snap") is not cancels
@@ -79,9 +59,9 @@ async def test_each_task_state_deletes_or_keeps_the_snapshot(
 
 
 async def test_a_mapped_task_is_looked_up_by_its_map_index(
-    sim: KubernetesSimulator, client: KubernetesClient, supervisor: SupervisorStub
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient, supervisor: SupervisorStub
 ) -> None:
-    uid = await pending_snapshot(sim, client)
+    uid = await pending_snapshot(seeded_kubernetes, client)
     supervisor.state = "failed"
     await snapshot_trigger(uid, map_index=3).on_kill()
     assert not await alive(client, VOLUME_SNAPSHOTS, "snap")
@@ -89,9 +69,9 @@ async def test_a_mapped_task_is_looked_up_by_its_map_index(
 
 
 async def test_a_failed_lookup_keeps_the_snapshot(
-    sim: KubernetesSimulator, client: KubernetesClient, supervisor: SupervisorStub
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient, supervisor: SupervisorStub
 ) -> None:
-    uid = await pending_snapshot(sim, client)
+    uid = await pending_snapshot(seeded_kubernetes, client)
     supervisor.failure = ConnectionError("the triggerer lost its supervisor")
     await snapshot_trigger(uid).on_kill()
     assert await alive(client, VOLUME_SNAPSHOTS, "snap")
@@ -101,7 +81,7 @@ async def test_marking_failed_never_deletes_a_ready_snapshot(
     client: KubernetesClient, supervisor: SupervisorStub
 ) -> None:
     uid = str(
-        (await client.create(VOLUME_SNAPSHOTS, snapshot_of("data", "snap"), "default"))["metadata"]["uid"]
+        (await client.create(VOLUME_SNAPSHOTS, snapshot_body("snap", "data"), "default"))["metadata"]["uid"]
     )
     waited = [event.payload async for event in snapshot_trigger(uid).run()]
     assert waited[0]["status"] == "success"
@@ -113,22 +93,26 @@ async def test_marking_failed_never_deletes_a_ready_snapshot(
 
 
 async def test_a_snapshot_that_becomes_ready_while_the_delete_is_on_its_way_is_kept(
-    sim: KubernetesSimulator, client: KubernetesClient, supervisor: SupervisorStub
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient, supervisor: SupervisorStub
 ) -> None:
     """The delete carries the resourceVersion read just before; a snapshot ready since is not deleted."""
-    uid = await pending_snapshot(sim, client)
+    uid = await pending_snapshot(seeded_kubernetes, client)
     supervisor.state = "failed"
-    sim.backend.faults.stall_requests(2.0, method="DELETE")  # the delete is in flight for a while
+    seeded_kubernetes.backend.faults.stall_requests(
+        2.0, method="DELETE"
+    )  # the delete is in flight for a while
     killing = asyncio.ensure_future(snapshot_trigger(uid).on_kill())
 
     def deletes() -> int:
-        return int(sim.backend.stats.to_json()["requests"]["byVerb"].get("delete volumesnapshots", 0))
+        return int(
+            seeded_kubernetes.backend.stats.to_json()["requests"]["byVerb"].get("delete volumesnapshots", 0)
+        )
 
     while deletes() == 0:
         assert not killing.done()
         await asyncio.sleep(0.01)
     # Meanwhile the snapshot controller finishes the snapshot.
-    sim.backend.mutate(
+    seeded_kubernetes.backend.mutate(
         kinds.SNAPSHOTS, "default", "snap", lambda obj: obj.update(status={"readyToUse": True})
     )
     await killing
@@ -139,7 +123,7 @@ async def test_a_snapshot_that_becomes_ready_while_the_delete_is_on_its_way_is_k
 
 
 async def test_marking_failed_deletes_a_pending_clone_but_never_a_bound_one(
-    sim: KubernetesSimulator, client: KubernetesClient, supervisor: SupervisorStub
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient, supervisor: SupervisorStub
 ) -> None:
     supervisor.state = "failed"
     bound = await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("bound"), "default")
@@ -147,7 +131,7 @@ async def test_marking_failed_deletes_a_pending_clone_but_never_a_bound_one(
         name="bound", namespace="default", uid=bound["metadata"]["uid"]
     )
     assert [event.payload["status"] async for event in trigger.run()] == ["success"]
-    sim.backend.timing.update(provisioning=3600.0)
+    seeded_kubernetes.backend.timing.update(provisioning=3600.0)
     pending = await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("pending"), "default")
 
     for name, created in (("bound", bound), ("pending", pending)):

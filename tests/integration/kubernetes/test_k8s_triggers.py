@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from k8s_objects import alive, claim_body, snapshot_of
 
 from netapp_dataops_airflow.clients._shared import registry
 from netapp_dataops_airflow.clients.kubernetes import (
@@ -22,23 +20,26 @@ from netapp_dataops_airflow.clients.kubernetes import (
 )
 from netapp_dataops_airflow.hooks.kubernetes import K8sHook
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
-from netapp_dataops_airflow.triggers.base import NetAppTrigger
 from netapp_dataops_airflow.triggers.kubernetes import (
     PersistentVolumeClaimBoundTrigger,
     VolumeSnapshotReadyTrigger,
+)
+from tests.helpers.airflow import only_event, rebuilt
+from tests.helpers.connections import kubernetes_fields
+from tests.helpers.kubernetes import (
+    alive,
+    claim_body,
+    claim_source,
+    kubeconfig_of,
+    snapshot_body,
+    watching,
 )
 
 pytestmark = pytest.mark.timeout(60)
 
 
-async def first_event(trigger: NetAppTrigger) -> dict[str, Any]:
-    events = [event.payload async for event in trigger.run()]
-    assert len(events) == 1, events
-    return events[0]
-
-
 async def create_snapshot(client: KubernetesClient, pvc: str = "data", name: str = "snap") -> str:
-    created = await client.create(VOLUME_SNAPSHOTS, snapshot_of(pvc, name), "default")
+    created = await client.create(VOLUME_SNAPSHOTS, snapshot_body(name, pvc), "default")
     return str(created["metadata"]["uid"])
 
 
@@ -48,7 +49,7 @@ def snapshot_trigger(uid: str, name: str = "snap", **kwargs: Any) -> VolumeSnaps
 
 async def test_snapshot_becomes_ready(client: KubernetesClient) -> None:
     uid = await create_snapshot(client)
-    event = await first_event(snapshot_trigger(uid))
+    event = await only_event(snapshot_trigger(uid))
     assert event["status"] == "success"
     assert (event["name"], event["namespace"], event["uid"]) == ("snap", "default", uid)
     result = event["result"]
@@ -63,40 +64,44 @@ async def test_snapshot_becomes_ready(client: KubernetesClient) -> None:
 
 async def test_persisting_status_error_fails_with_the_controllers_message(client: KubernetesClient) -> None:
     uid = await create_snapshot(client, pvc="no-such-claim")
-    event = await first_event(snapshot_trigger(uid, failure_grace_period=0.5))
+    event = await only_event(snapshot_trigger(uid, failure_grace_period=0.5))
     assert event["status"] == "failed"
     assert "cannot get claim from snapshot" in event["message"]
     assert "VolumeSnapshot default/snap" in event["message"]
 
 
 async def test_an_error_that_clears_within_the_grace_period_is_waited_out(
-    sim: KubernetesSimulator, client: KubernetesClient
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
 ) -> None:
-    sim.backend.timing.update(retry=0.3)
-    sim.backend.faults.fail_next_snapshot("ONTAP is busy")
+    seeded_kubernetes.backend.timing.update(retry=0.3)
+    seeded_kubernetes.backend.faults.fail_next_snapshot("ONTAP is busy")
     uid = await create_snapshot(client)
-    event = await first_event(snapshot_trigger(uid, failure_grace_period=10))
+    event = await only_event(snapshot_trigger(uid, failure_grace_period=10))
     assert event["status"] == "success", event
 
 
-async def test_the_deadline_yields_a_timeout(sim: KubernetesSimulator, client: KubernetesClient) -> None:
-    sim.backend.timing.update(snapshot=30.0)
+async def test_the_deadline_yields_a_timeout(
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    seeded_kubernetes.backend.timing.update(snapshot=30.0)
     uid = await create_snapshot(client)
-    event = await first_event(snapshot_trigger(uid, deadline=time.time() + 0.5))
+    event = await only_event(snapshot_trigger(uid, deadline=time.time() + 0.5))
     assert event["status"] == "timeout"
     assert "did not finish by its deadline" in event["message"]
 
 
 async def test_a_deadline_already_past_times_out_at_once(client: KubernetesClient) -> None:
     uid = await create_snapshot(client)
-    event = await first_event(snapshot_trigger(uid, deadline=time.time() - 1))
+    event = await only_event(snapshot_trigger(uid, deadline=time.time() - 1))
     assert event["status"] == "timeout"
 
 
-async def test_deletion_during_the_wait_fails_it(sim: KubernetesSimulator, client: KubernetesClient) -> None:
-    sim.backend.timing.update(snapshot=30.0)
+async def test_deletion_during_the_wait_fails_it(
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    seeded_kubernetes.backend.timing.update(snapshot=30.0)
     uid = await create_snapshot(client)
-    waiting = asyncio.ensure_future(first_event(snapshot_trigger(uid)))
+    waiting = asyncio.ensure_future(only_event(snapshot_trigger(uid)))
     await asyncio.sleep(0.3)
     await client.delete(VOLUME_SNAPSHOTS, "snap", "default")
     event = await waiting
@@ -105,12 +110,12 @@ async def test_deletion_during_the_wait_fails_it(sim: KubernetesSimulator, clien
 
 
 async def test_a_recreated_snapshot_is_not_mistaken_for_the_one_waited_for(
-    sim: KubernetesSimulator, client: KubernetesClient
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
 ) -> None:
     uid = await create_snapshot(client)
     await client.delete(VOLUME_SNAPSHOTS, "snap", "default")
     await create_snapshot(client)  # same name, new uid, becomes ready
-    event = await first_event(snapshot_trigger(uid))
+    event = await only_event(snapshot_trigger(uid))
     assert event["status"] == "failed"
 
 
@@ -127,46 +132,44 @@ async def test_a_recreated_snapshot_is_not_mistaken_for_the_one_waited_for(
     ],
 )
 async def test_the_wait_survives_a_disturbed_api(
-    sim: KubernetesSimulator, client: KubernetesClient, disturb: Any
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient, disturb: Any
 ) -> None:
-    sim.backend.timing.update(snapshot_ready=1.0)
+    seeded_kubernetes.backend.timing.update(snapshot_ready=1.0)
     uid = await create_snapshot(client)
-    waiting = asyncio.ensure_future(first_event(snapshot_trigger(uid)))
+    waiting = asyncio.ensure_future(only_event(snapshot_trigger(uid)))
     await asyncio.sleep(0.3)  # the informer is watching by now
-    disturb(sim)
+    disturb(seeded_kubernetes)
     event = await waiting
     assert event["status"] == "success", event
 
 
 async def test_a_rebuilt_trigger_completes_the_wait(
-    sim: KubernetesSimulator, client: KubernetesClient
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
 ) -> None:
     """A triggerer restart: the trigger is dropped mid-wait and rebuilt from its serialized kwargs."""
-    sim.backend.timing.update(snapshot_ready=1.0)
+    seeded_kubernetes.backend.timing.update(snapshot_ready=1.0)
     uid = await create_snapshot(client)
     original = snapshot_trigger(uid, deadline=time.time() + 30)
     with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(first_event(original), 0.3)
-    classpath, kwargs = original.serialize()
-    module, _, name = classpath.rpartition(".")
-    rebuilt = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
-    assert rebuilt.serialize() == (classpath, kwargs)
-    event = await first_event(rebuilt)
+        await asyncio.wait_for(only_event(original), 0.3)
+    again = rebuilt(original)
+    assert again.serialize() == original.serialize()
+    event = await only_event(again)
     assert event["status"] == "success"
     assert event["uid"] == uid
 
 
 async def test_on_kill_deletes_the_snapshot_it_waits_for(
-    sim: KubernetesSimulator, client: KubernetesClient
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
 ) -> None:
-    sim.backend.timing.update(snapshot=30.0)
+    seeded_kubernetes.backend.timing.update(snapshot=30.0)
     uid = await create_snapshot(client)
     await snapshot_trigger(uid).on_kill()
     assert not await alive(client, VOLUME_SNAPSHOTS, "snap")
 
 
 async def test_on_kill_keeps_the_snapshot_without_cancel_on_kill(
-    sim: KubernetesSimulator, client: KubernetesClient
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
 ) -> None:
     uid = await create_snapshot(client)
     await snapshot_trigger(uid, cancel_on_kill=False).on_kill()
@@ -174,7 +177,7 @@ async def test_on_kill_keeps_the_snapshot_without_cancel_on_kill(
 
 
 async def test_on_kill_never_deletes_another_incarnation(
-    sim: KubernetesSimulator, client: KubernetesClient
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
 ) -> None:
     uid = await create_snapshot(client)
     await client.delete(VOLUME_SNAPSHOTS, "snap", "default")
@@ -186,7 +189,7 @@ async def test_on_kill_never_deletes_another_incarnation(
 async def test_claim_binds(client: KubernetesClient) -> None:
     created = await client.create(PERSISTENT_VOLUME_CLAIMS, claim_body("fresh"), "default")
     uid = created["metadata"]["uid"]
-    event = await first_event(PersistentVolumeClaimBoundTrigger(name="fresh", namespace="default", uid=uid))
+    event = await only_event(PersistentVolumeClaimBoundTrigger(name="fresh", namespace="default", uid=uid))
     assert event["status"] == "success", event
     result = event["result"]
     assert result["volume"] == f"pvc-{uid}"
@@ -194,9 +197,9 @@ async def test_claim_binds(client: KubernetesClient) -> None:
 
 
 async def test_clone_binds_with_its_source(client: KubernetesClient) -> None:
-    body = claim_body("copy", dataSource={"kind": "PersistentVolumeClaim", "name": "data"})
+    body = claim_body("copy", dataSource=claim_source("data"))
     uid = (await client.create(PERSISTENT_VOLUME_CLAIMS, body, "default"))["metadata"]["uid"]
-    event = await first_event(PersistentVolumeClaimBoundTrigger(name="copy", namespace="default", uid=uid))
+    event = await only_event(PersistentVolumeClaimBoundTrigger(name="copy", namespace="default", uid=uid))
     assert event["status"] == "success", event
     assert (event["result"]["source_kind"], event["result"]["source_name"]) == (
         "PersistentVolumeClaim",
@@ -210,7 +213,7 @@ async def test_wait_for_first_consumer_fails_fast_with_an_explanation(client: Ku
     trigger = PersistentVolumeClaimBoundTrigger(
         name="lazy", namespace="default", uid=uid, deadline=time.time() + 30
     )
-    event = await first_event(trigger)
+    event = await only_event(trigger)
     assert event["status"] == "failed"
     assert "WaitForFirstConsumer" in event["message"]
     assert "Immediate" in event["message"]
@@ -220,60 +223,41 @@ async def test_persisting_provisioning_failure_fails_with_the_provisioners_messa
     client: KubernetesClient,
 ) -> None:
     # A clone smaller than its source: external-provisioner refuses it, again and again.
-    body = claim_body("small", size="100Mi", dataSource={"kind": "PersistentVolumeClaim", "name": "data"})
+    body = claim_body("small", size="100Mi", dataSource=claim_source("data"))
     uid = (await client.create(PERSISTENT_VOLUME_CLAIMS, body, "default"))["metadata"]["uid"]
     trigger = PersistentVolumeClaimBoundTrigger(
         name="small", namespace="default", uid=uid, failure_grace_period=1.0
     )
-    event = await first_event(trigger)
+    event = await only_event(trigger)
     assert event["status"] == "failed"
     assert "greater than or equal in size" in event["message"]
 
 
 async def test_trigger_kwargs_and_events_hold_no_secret(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    airflow_connection: Callable[..., str], tmp_path: Path
 ) -> None:
     async with KubernetesSimulator(token="top-secret-token") as secured:
         secured.backend.seed(*bound_claim("data"))
-        kubeconfig = yaml.safe_load(secured.write_kubeconfig(tmp_path / "kc").read_text())
-        connection = {"conn_type": "kubernetes", "extra": {"kube_config": kubeconfig}}
-        monkeypatch.setenv("AIRFLOW_CONN_SECURED", json.dumps(connection))
+        airflow_connection("secured", **kubernetes_fields(kubeconfig_of(secured, tmp_path / "kc")))
         trigger = PersistentVolumeClaimBoundTrigger(
             name="data", namespace="default", kubernetes_conn_id="secured"
         )
-        event = await first_event(trigger)
+        event = await only_event(trigger)
     assert event["status"] == "success"
     assert "top-secret-token" not in json.dumps(trigger.serialize())
     assert "top-secret-token" not in json.dumps(event)
 
 
-async def watching(sim: KubernetesSimulator) -> None:
-    """Return once the informer watches snapshots."""
-    for _ in range(500):
-        if sim.backend.stats.open_watches("volumesnapshots"):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the informer never watched")
-
-
-def use_token(monkeypatch: pytest.MonkeyPatch, sim: KubernetesSimulator, path: Path, token: str) -> None:
-    """Point the connection ``secured`` at ``sim`` with ``token`` (as rotating its secret would)."""
-    kubeconfig = yaml.safe_load(sim.write_kubeconfig(path).read_text())
-    kubeconfig["users"][0]["user"]["token"] = token
-    connection = {"conn_type": "kubernetes", "extra": {"kube_config": kubeconfig}}
-    monkeypatch.setenv("AIRFLOW_CONN_SECURED", json.dumps(connection))
-
-
 async def test_a_token_revoked_during_the_wait_ends_it_with_the_cause_and_a_rotation_recovers(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    airflow_connection: Callable[..., str], tmp_path: Path
 ) -> None:
     async with KubernetesSimulator(token="first-secret") as sim:
         sim.backend.seed(*bound_claim("data"))
         sim.backend.timing.update(snapshot=30.0)  # not ready while the first wait runs
-        use_token(monkeypatch, sim, tmp_path / "kc", "first-secret")
+        airflow_connection("secured", **kubernetes_fields(kubeconfig_of(sim, tmp_path / "kc")))
         async with shared_client(await K8sHook("secured").get_connection_settings().acluster_config()) as c:
             uid = await create_snapshot(c)
-        waiting = asyncio.ensure_future(first_event(snapshot_trigger(uid, kubernetes_conn_id="secured")))
+        waiting = asyncio.ensure_future(only_event(snapshot_trigger(uid, kubernetes_conn_id="secured")))
         await watching(sim)
         sim.backend.tokens.revoke("first-secret")
         sim.backend.expire_watches()
@@ -284,11 +268,12 @@ async def test_a_token_revoked_during_the_wait_ends_it_with_the_cause_and_a_rota
         assert "first-secret" not in event["message"]
 
         # The connection now holds a new token: the next wait gets a new client and informer.
-        use_token(monkeypatch, sim, tmp_path / "kc", sim.backend.tokens.issue("second-secret"))
+        rotated = kubeconfig_of(sim, tmp_path / "kc", token=sim.backend.tokens.issue("second-secret"))
+        airflow_connection("secured", **kubernetes_fields(rotated))
         sim.backend.timing.update(snapshot=0.05)
         async with shared_client(await K8sHook("secured").get_connection_settings().acluster_config()) as c:
             uid = await create_snapshot(c, name="snap-2")
-        event = await first_event(snapshot_trigger(uid, name="snap-2", kubernetes_conn_id="secured"))
+        event = await only_event(snapshot_trigger(uid, name="snap-2", kubernetes_conn_id="secured"))
         assert event["status"] == "success", event
         shared = await registry()
         kinds = [key[0] for key in shared.keys() if isinstance(key, tuple)]  # noqa: SIM118 (not a dict)
@@ -296,14 +281,14 @@ async def test_a_token_revoked_during_the_wait_ends_it_with_the_cause_and_a_rota
 
 
 async def test_a_garbled_watch_event_ends_the_wait_with_an_error(
-    sim: KubernetesSimulator, client: KubernetesClient
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
 ) -> None:
-    sim.backend.timing.update(snapshot=30.0)
+    seeded_kubernetes.backend.timing.update(snapshot=30.0)
     uid = await create_snapshot(client)
-    waiting = asyncio.ensure_future(first_event(snapshot_trigger(uid)))
-    await watching(sim)
-    sim.backend.faults.garble_watch_lines(1)
-    await client.create(VOLUME_SNAPSHOTS, snapshot_of("data", "bystander"), "default")
+    waiting = asyncio.ensure_future(only_event(snapshot_trigger(uid)))
+    await watching(seeded_kubernetes)
+    seeded_kubernetes.backend.faults.garble_watch_lines(1)
+    await client.create(VOLUME_SNAPSHOTS, snapshot_body("bystander", "data"), "default")
     event = await waiting
     assert event["status"] == "error", event
     assert "unexpected JSONDecodeError" in event["message"]

@@ -1,24 +1,22 @@
-"""Fixtures for the SnapMirror tests: a simulated cluster in the test's event loop and a connection to it."""
+"""Fixtures for the SnapMirror tests: the ``ontap_sim`` connection to the cluster, and the task log."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import structlog.testing
-from snapmirror_testkit import CONN_ID, PASSWORD, connection_env
 
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
+from tests.helpers.connections import ontap_fields
+from tests.helpers.ontap import CONN_ID
 
 
 @pytest.fixture
-async def ontap(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[OntapSimulator]:
-    """A simulated cluster served in the test's event loop, with connection ``ontap_sim`` to it."""
-    async with OntapSimulator(password=PASSWORD) as simulator:
-        simulator.backend.set_transfer_settings(duration=3600)
-        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(simulator))
-        yield simulator
+def ontap_sim_connection(slow_ontap: OntapSimulator, airflow_connection: Callable[..., str]) -> str:
+    """Define ``ontap_sim`` (``CONN_ID``), a connection to ``slow_ontap``; return its id."""
+    return airflow_connection(CONN_ID, **ontap_fields(slow_ontap))
 
 
 @pytest.fixture
@@ -26,11 +24,3 @@ def task_log() -> Iterator[list[dict[str, Any]]]:
     """The log entries Airflow's structlog loggers emit during the test (``event`` holds the text)."""
     with structlog.testing.capture_logs() as entries:
         yield entries
-
-
-@pytest.fixture
-def ontap_threaded(ontap_simulator: OntapSimulator, monkeypatch: pytest.MonkeyPatch) -> OntapSimulator:
-    """The plugin's cluster (served from a thread, for synchronous operator code) as ``ontap_sim``."""
-    ontap_simulator.backend.set_transfer_settings(duration=3600)
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap_simulator))
-    return ontap_simulator

@@ -11,6 +11,7 @@ from airflow.sdk import dag, task
 from netapp_dataops_airflow.operators.snapmirror import SnapMirrorUpdateOperator
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
 from netapp_dataops_airflow.testing import run_dag
+from tests.helpers.ontap import transfers
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -18,18 +19,17 @@ ARABIC_12 = "\u0661\u0662"  # Arabic-Indic digits: int() reads 12
 
 
 @pytest.fixture
-def cluster(ontap_simulator: OntapSimulator, ontap_connection: str) -> OntapSimulator:
-    """The simulated cluster, reachable as ``ontap_default``; transfers take a moment of real time."""
+def mirrored_ontap(ontap_simulator: OntapSimulator, ontap_connection: str) -> OntapSimulator:
+    """The simulated cluster with one relationship, reachable as ``ontap_default``.
+
+    Its transfers take a moment of real time.
+    """
     ontap_simulator.backend.set_transfer_settings(duration=0.3)
     ontap_simulator.backend.add_relationship("svm_src:data", "svm_dr:data_dst", size_bytes=8 << 20)
     return ontap_simulator
 
 
-def transfers(ontap: OntapSimulator) -> list[Any]:
-    return [t for r in ontap.backend.relationships.values() for t in r.transfers.values()]
-
-
-def test_decorated_task_updates_and_passes_the_result_on(cluster: OntapSimulator) -> None:
+def test_decorated_task_updates_and_passes_the_result_on(mirrored_ontap: OntapSimulator) -> None:
     seen: list[dict[str, Any]] = []
 
     @dag(dag_id="snapmirror_decorator_success", schedule=None)
@@ -49,7 +49,7 @@ def test_decorated_task_updates_and_passes_the_result_on(cluster: OntapSimulator
     assert result.state == "success", result.log_text
     assert result.task_states == {"mirror": "success", "report": "success"}
     transfer = result.xcom("mirror")
-    [started] = transfers(cluster)
+    [started] = transfers(mirrored_ontap)
     assert transfer["transfer_uuid"] == started.uuid
     assert (transfer["state"], transfer["bytes_transferred"], transfer["adopted"]) == (
         "success",
@@ -62,11 +62,11 @@ def test_decorated_task_updates_and_passes_the_result_on(cluster: OntapSimulator
     kwargs = json.loads(result.trigger_kwargs["mirror"])
     assert kwargs["transfer_uuid"] == started.uuid
     everything = result.log_text + json.dumps(transfer) + json.dumps(result.trigger_kwargs)
-    assert cluster.password not in everything
+    assert mirrored_ontap.password not in everything
 
 
-def test_decorated_task_with_options(cluster: OntapSimulator) -> None:
-    relationship = next(iter(cluster.backend.relationships))
+def test_decorated_task_with_options(mirrored_ontap: OntapSimulator) -> None:
+    relationship = next(iter(mirrored_ontap.backend.relationships))
 
     @dag(dag_id="snapmirror_decorator_options", schedule=None)
     def pipeline() -> None:
@@ -78,7 +78,7 @@ def test_decorated_task_with_options(cluster: OntapSimulator) -> None:
 
     result = run_dag(pipeline())
     assert result.state == "success", result.log_text
-    [started] = transfers(cluster)
+    [started] = transfers(mirrored_ontap)
     assert (started.snapshot, started.throttle) == ("nightly.0", 512)
     assert result.xcom("mirror")["snapshot"] == "nightly.0"
 
@@ -95,7 +95,7 @@ def test_decorated_task_with_options(cluster: OntapSimulator) -> None:
     ],
 )
 def test_decorated_task_refuses_a_bad_spec_before_starting(
-    cluster: OntapSimulator, spec: Any, expected: str, request: pytest.FixtureRequest
+    mirrored_ontap: OntapSimulator, spec: Any, expected: str, request: pytest.FixtureRequest
 ) -> None:
     @dag(dag_id=f"snapmirror_decorator_bad_spec_{request.node.callspec.indices['spec']}", schedule=None)
     def pipeline() -> None:
@@ -108,11 +108,11 @@ def test_decorated_task_refuses_a_bad_spec_before_starting(
     result = run_dag(pipeline())
     assert result.task_states == {"mirror": "failed"}
     assert expected in result.log_text
-    assert transfers(cluster) == []
-    assert cluster.backend.requests_matching() == []
+    assert transfers(mirrored_ontap) == []
+    assert mirrored_ontap.backend.requests_matching() == []
 
 
-def test_operator_dag_success(cluster: OntapSimulator) -> None:
+def test_operator_dag_success(mirrored_ontap: OntapSimulator) -> None:
     @dag(dag_id="snapmirror_operator_success", schedule=None)
     def pipeline() -> None:
         SnapMirrorUpdateOperator(task_id="update", relationship="svm_dr:data_dst", poll_interval=1)
@@ -122,8 +122,8 @@ def test_operator_dag_success(cluster: OntapSimulator) -> None:
     assert result.xcom("update")["state"] == "success"
 
 
-def test_operator_dag_failure_reports_ontaps_message(cluster: OntapSimulator) -> None:
-    cluster.backend.set_transfer_settings(outcome="failed")
+def test_operator_dag_failure_reports_ontaps_message(mirrored_ontap: OntapSimulator) -> None:
+    mirrored_ontap.backend.set_transfer_settings(outcome="failed")
 
     @dag(dag_id="snapmirror_operator_failure", schedule=None)
     def pipeline() -> None:

@@ -8,31 +8,13 @@ these rows check is in docs/semantics.md.
 from __future__ import annotations
 
 import pytest
-from airflow_side import ABSENT, SupervisorStub, trigger_task_instance
-from snapmirror_testkit import CONN_ID
 
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
 from netapp_dataops_airflow.triggers.snapmirror import SnapMirrorTransferTrigger
+from tests.helpers.airflow import KILL_STATES, SupervisorStub, trigger_task_instance
+from tests.helpers.ontap import CONN_ID
 
-# Every state Airflow 3.3 has for a task instance, None (no status: cleared) included, and whether
-# on_kill aborts the transfer in it. Only "failed" (the user marked it so) cancels.
-STATES: list[tuple[str | None, bool]] = [
-    ("failed", True),
-    ("success", False),
-    ("deferred", False),
-    (None, False),
-    ("scheduled", False),
-    ("queued", False),
-    ("running", False),
-    ("restarting", False),
-    ("up_for_retry", False),
-    ("up_for_reschedule", False),
-    ("upstream_failed", False),
-    ("skipped", False),
-    ("removed", False),
-    ("awaiting_input", False),
-    (ABSENT, False),
-]
+pytestmark = pytest.mark.usefixtures("ontap_sim_connection")
 
 
 def started(ontap: OntapSimulator) -> SnapMirrorTransferTrigger:
@@ -44,35 +26,39 @@ def started(ontap: OntapSimulator) -> SnapMirrorTransferTrigger:
     return trigger
 
 
-@pytest.mark.parametrize(("state", "aborts"), STATES, ids=[str(state) for state, _ in STATES])
+@pytest.mark.parametrize(("state", "aborts"), KILL_STATES, ids=[str(state) for state, _ in KILL_STATES])
 async def test_each_task_state_aborts_or_keeps_the_transfer(
-    ontap: OntapSimulator, supervisor: SupervisorStub, state: str | None, aborts: bool
+    slow_ontap: OntapSimulator, supervisor: SupervisorStub, state: str | None, aborts: bool
 ) -> None:
-    trigger = started(ontap)
+    trigger = started(slow_ontap)
     supervisor.state = state
     await trigger.on_kill()
-    transfer = ontap.backend.get_transfer(trigger.relationship_uuid, trigger.transfer_uuid)
+    transfer = slow_ontap.backend.get_transfer(trigger.relationship_uuid, trigger.transfer_uuid)
     assert transfer.state == ("aborted" if aborts else "transferring")
-    assert len(ontap.backend.requests_matching("PATCH")) == (1 if aborts else 0)
+    assert len(slow_ontap.backend.requests_matching("PATCH")) == (1 if aborts else 0)
     [asked] = supervisor.asked
     assert (asked.dag_id, asked.task_ids, asked.run_ids, asked.map_index) == ("dag", ["task"], ["run"], -1)
 
 
-async def test_a_failed_lookup_keeps_the_transfer(ontap: OntapSimulator, supervisor: SupervisorStub) -> None:
-    trigger = started(ontap)
+async def test_a_failed_lookup_keeps_the_transfer(
+    slow_ontap: OntapSimulator, supervisor: SupervisorStub
+) -> None:
+    trigger = started(slow_ontap)
     supervisor.failure = ConnectionError("the triggerer lost its supervisor")
     await trigger.on_kill()
-    assert ontap.backend.get_transfer(trigger.relationship_uuid, trigger.transfer_uuid).active
-    assert ontap.backend.requests_matching("PATCH") == []
+    assert slow_ontap.backend.get_transfer(trigger.relationship_uuid, trigger.transfer_uuid).active
+    assert slow_ontap.backend.requests_matching("PATCH") == []
 
 
 async def test_marking_failed_leaves_a_succeeded_transfer_as_it_is(
-    ontap: OntapSimulator, supervisor: SupervisorStub
+    slow_ontap: OntapSimulator, supervisor: SupervisorStub
 ) -> None:
     """The transfer ended on another triggerer's watch: ONTAP refuses the abort, the success stands."""
-    trigger = started(ontap)
-    ontap.backend.advance(3600)
+    trigger = started(slow_ontap)
+    slow_ontap.backend.advance(3600)
     supervisor.state = "failed"
     await trigger.on_kill()
-    assert ontap.backend.get_transfer(trigger.relationship_uuid, trigger.transfer_uuid).state == "success"
-    assert len(ontap.backend.requests_matching("PATCH")) == 1  # sent, and refused as too late
+    assert (
+        slow_ontap.backend.get_transfer(trigger.relationship_uuid, trigger.transfer_uuid).state == "success"
+    )
+    assert len(slow_ontap.backend.requests_matching("PATCH")) == 1  # sent, and refused as too late

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import pytest
 import structlog.testing
-from snapmirror_testkit import CONN_ID, PASSWORD, connection_env, logged, only_event, polls
 
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
 from netapp_dataops_airflow.triggers.snapmirror import SnapMirrorTransferTrigger
+from tests.helpers.airflow import logged, only_event
+from tests.helpers.connections import ontap_fields
+from tests.helpers.ontap import CONN_ID, polls
+
+pytestmark = pytest.mark.usefixtures("ontap_sim_connection")
 
 RETRY_LINE = "reading the connection again and retrying once"
-WRONG = "wrong-" + PASSWORD
 
 
 def waiting_trigger(ontap: OntapSimulator) -> SnapMirrorTransferTrigger:
@@ -25,30 +28,30 @@ def waiting_trigger(ontap: OntapSimulator) -> SnapMirrorTransferTrigger:
 
 
 async def test_a_connection_fixed_after_a_401_is_used_by_the_second_attempt(
-    ontap: OntapSimulator, monkeypatch: pytest.MonkeyPatch
+    slow_ontap: OntapSimulator, airflow_connection: Callable[..., str]
 ) -> None:
     """The password was rotated; the connection is fixed by the time the trigger reads it again."""
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap, password=WRONG))
+    airflow_connection(CONN_ID, **ontap_fields(slow_ontap, password="wrong-" + slow_ontap.password))
 
     def fix_the_connection_meanwhile(_: Any, __: str, event: MutableMapping[str, Any]) -> Any:
         if RETRY_LINE in str(event.get("event")):
-            monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap))
+            airflow_connection(CONN_ID, **ontap_fields(slow_ontap))
         return event
 
-    trigger = waiting_trigger(ontap)
+    trigger = waiting_trigger(slow_ontap)
     with structlog.testing.capture_logs(processors=[fix_the_connection_meanwhile]) as entries:
         event = await only_event(trigger)
     assert event["status"] == "success", event
     assert f"connection {CONN_ID!r}: refused (HTTP 401); {RETRY_LINE}" in logged(entries)
-    assert len(polls(ontap)) == 2  # refused once, then through
+    assert len(polls(slow_ontap)) == 2  # refused once, then through
 
 
 @pytest.mark.parametrize("status", [401, 403])
 async def test_credentials_refused_twice_end_the_wait_naming_the_connection(
-    ontap: OntapSimulator, status: int
+    slow_ontap: OntapSimulator, status: int
 ) -> None:
-    trigger = waiting_trigger(ontap)
-    ontap.backend.inject_fault(
+    trigger = waiting_trigger(slow_ontap)
+    slow_ontap.backend.inject_fault(
         "error", status=status, code="6", message="User is not authorized.", method="GET", times=-1
     )
     with structlog.testing.capture_logs() as entries:
@@ -58,5 +61,5 @@ async def test_credentials_refused_twice_end_the_wait_naming_the_connection(
     assert f"connection {CONN_ID!r}: credentials or permissions rejected (HTTP {status}) twice" in message
     assert "after reading the connection again" in message
     assert logged(entries).count(RETRY_LINE) == 1
-    assert len(polls(ontap)) == 2  # one attempt, then exactly one more
-    assert PASSWORD not in json.dumps(event) + logged(entries)
+    assert len(polls(slow_ontap)) == 2  # one attempt, then exactly one more
+    assert slow_ontap.password not in json.dumps(event) + logged(entries)

@@ -3,31 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import re
 import time
 import uuid
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import pytest
-from snapmirror_testkit import (
-    CONN_ID,
-    PASSWORD,
-    RELATIONSHIPS,
-    connection_env,
-    logged,
-    only_event,
-    polls,
-    until,
-)
 
 from netapp_dataops_airflow.clients._shared import registry
 from netapp_dataops_airflow.clients.snapmirror import MIN_POLL_INTERVAL
 from netapp_dataops_airflow.exceptions import InvalidInputError
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator, Relationship, records
 from netapp_dataops_airflow.triggers.snapmirror import SnapMirrorTransferTrigger
+from tests.helpers.airflow import logged, only_event, rebuilt
+from tests.helpers.connections import ontap_fields
+from tests.helpers.ontap import CONN_ID, RELATIONSHIPS, polls
+from tests.helpers.waiting import until
+
+pytestmark = pytest.mark.usefixtures("ontap_sim_connection")
 
 POLL = MIN_POLL_INTERVAL
 
@@ -52,18 +47,18 @@ def trigger_for(ids: tuple[str, str], **options: object) -> SnapMirrorTransferTr
 
 
 async def test_success_reports_progress_and_the_result(
-    ontap: OntapSimulator, task_log: list[Any], monkeypatch: pytest.MonkeyPatch
+    slow_ontap: OntapSimulator, task_log: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The simulator's clock jumps half an hour per advance; real seconds barely pass.
     monkeypatch.setattr("netapp_dataops_airflow.triggers.snapmirror.PROGRESS_EVERY", 0.0)
-    ids = start(ontap)
+    ids = start(slow_ontap)
     waiting = asyncio.create_task(only_event(trigger_for(ids)))
-    await until(lambda: len(polls(ontap)) >= 1)
-    ontap.backend.advance(1800)
+    await until(lambda: len(polls(slow_ontap)) >= 1)
+    slow_ontap.backend.advance(1800)
     await until(
         lambda: re.search(r"transferring, 5\d\d\.\d MiB transferred \(", logged(task_log)) is not None
     )
-    ontap.backend.advance(1800)
+    slow_ontap.backend.advance(1800)
     event = await waiting
 
     assert event["status"] == "success"
@@ -80,27 +75,27 @@ async def test_success_reports_progress_and_the_result(
 
 
 async def test_bytes_only_progress_is_logged_at_most_once_a_minute(
-    ontap: OntapSimulator, task_log: list[Any]
+    slow_ontap: OntapSimulator, task_log: list[Any]
 ) -> None:
-    ids = start(ontap)
+    ids = start(slow_ontap)
     waiting = asyncio.create_task(only_event(trigger_for(ids)))
     await until(lambda: "transferring" in logged(task_log))
     for _ in range(3):  # three polls that each see more bytes, within a few real seconds
-        ontap.backend.advance(600)
-        seen = len(polls(ontap))
-        await until(lambda seen=seen: len(polls(ontap)) > seen)
-    ontap.backend.advance(3600)
+        slow_ontap.backend.advance(600)
+        seen = len(polls(slow_ontap))
+        await until(lambda seen=seen: len(polls(slow_ontap)) > seen)
+    slow_ontap.backend.advance(3600)
     event = await waiting
     assert event["status"] == "success"
     assert len(re.findall(r"transferring, ", logged(task_log))) == 1
 
 
-async def test_failed_transfer_yields_ontaps_message(ontap: OntapSimulator) -> None:
-    ontap.backend.set_transfer_settings(outcome="failed")
-    ids = start(ontap)
+async def test_failed_transfer_yields_ontaps_message(slow_ontap: OntapSimulator) -> None:
+    slow_ontap.backend.set_transfer_settings(outcome="failed")
+    ids = start(slow_ontap)
     waiting = asyncio.create_task(only_event(trigger_for(ids)))
-    await until(lambda: len(polls(ontap)) >= 1)
-    ontap.backend.advance(3600)
+    await until(lambda: len(polls(slow_ontap)) >= 1)
+    slow_ontap.backend.advance(3600)
     event = await waiting
     assert event["status"] == "failed"
     assert "failed: Transfer failed. (ONTAP code 13303844)" in event["message"]
@@ -108,143 +103,143 @@ async def test_failed_transfer_yields_ontaps_message(ontap: OntapSimulator) -> N
     assert event["result"]["state"] == "failed"
 
 
-async def test_aborted_transfer_is_a_failure(ontap: OntapSimulator) -> None:
-    ids = start(ontap)
+async def test_aborted_transfer_is_a_failure(slow_ontap: OntapSimulator) -> None:
+    ids = start(slow_ontap)
     waiting = asyncio.create_task(only_event(trigger_for(ids)))
-    await until(lambda: len(polls(ontap)) >= 1)
-    ontap.backend.abort_transfer(*ids, "aborted")
+    await until(lambda: len(polls(slow_ontap)) >= 1)
+    slow_ontap.backend.abort_transfer(*ids, "aborted")
     event = await waiting
     assert event["status"] == "failed"
     assert "was aborted: Transfer aborted (ONTAP code 6620046)" in event["message"]
 
 
-async def test_deadline_yields_timeout_and_leaves_the_transfer_running(ontap: OntapSimulator) -> None:
-    ids = start(ontap)
+async def test_deadline_yields_timeout_and_leaves_the_transfer_running(slow_ontap: OntapSimulator) -> None:
+    ids = start(slow_ontap)
     event = await only_event(trigger_for(ids, deadline=time.time() + 0.3))
     assert event["status"] == "timeout"
     assert "did not finish by its deadline" in event["message"]
-    assert ontap.backend.get_transfer(*ids).active  # aborting is the operator's decision
+    assert slow_ontap.backend.get_transfer(*ids).active  # aborting is the operator's decision
 
 
-async def test_a_deadline_already_past_times_out_without_a_request(ontap: OntapSimulator) -> None:
-    ids = start(ontap)
+async def test_a_deadline_already_past_times_out_without_a_request(slow_ontap: OntapSimulator) -> None:
+    ids = start(slow_ontap)
     event = await only_event(trigger_for(ids, deadline=time.time() - 1))
     assert event["status"] == "timeout"
-    assert ontap.backend.requests_matching() == []
+    assert slow_ontap.backend.requests_matching() == []
 
 
 @pytest.mark.parametrize("kind", ["error", "drop"])
 async def test_bursts_of_5xx_and_dropped_connections_are_survived(
-    ontap: OntapSimulator, kind: str, task_log: list[Any]
+    slow_ontap: OntapSimulator, kind: str, task_log: list[Any]
 ) -> None:
-    ids = start(ontap)
+    ids = start(slow_ontap)
     # More than one poll's retries: the poll fails, the waiter logs it, the next poll succeeds.
-    ontap.backend.inject_fault(kind, status=503, method="GET", path=RELATIONSHIPS, times=8)
+    slow_ontap.backend.inject_fault(kind, status=503, method="GET", path=RELATIONSHIPS, times=8)
     waiting = asyncio.create_task(only_event(trigger_for(ids)))
-    await until(lambda: not ontap.backend.faults.pending())
-    ontap.backend.advance(3600)
+    await until(lambda: not slow_ontap.backend.faults.pending())
+    slow_ontap.backend.advance(3600)
     event = await waiting
     assert event["status"] == "success"
     assert "failed (HTTP 503" in logged(task_log) if kind == "error" else "cannot reach" in logged(task_log)
     assert "trying again" in logged(task_log)
 
 
-async def test_wait_and_retry_codes_are_retried(ontap: OntapSimulator) -> None:
-    ids = start(ontap)
-    ontap.backend.inject_wait_and_retry("13303816", method="GET", times=2)
-    ontap.backend.inject_wait_and_retry("6619720", method="GET", times=2)
+async def test_wait_and_retry_codes_are_retried(slow_ontap: OntapSimulator) -> None:
+    ids = start(slow_ontap)
+    slow_ontap.backend.inject_wait_and_retry("13303816", method="GET", times=2)
+    slow_ontap.backend.inject_wait_and_retry("6619720", method="GET", times=2)
     waiting = asyncio.create_task(only_event(trigger_for(ids)))
-    await until(lambda: not ontap.backend.faults.pending())
-    ontap.backend.advance(3600)
+    await until(lambda: not slow_ontap.backend.faults.pending())
+    slow_ontap.backend.advance(3600)
     assert (await waiting)["status"] == "success"
 
 
 async def test_wrong_password_ends_the_wait_with_a_clear_error(
-    ontap: OntapSimulator, monkeypatch: pytest.MonkeyPatch
+    slow_ontap: OntapSimulator, airflow_connection: Callable[..., str]
 ) -> None:
-    wrong = "wrong-" + PASSWORD
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap, password=wrong))
-    event = await only_event(trigger_for(start(ontap)))
+    wrong = "wrong-" + slow_ontap.password
+    airflow_connection(CONN_ID, **ontap_fields(slow_ontap, password=wrong))
+    event = await only_event(trigger_for(start(slow_ontap)))
     assert event["status"] == "error"
     assert f"connection {CONN_ID!r}" in event["message"]
     assert "HTTP 401" in event["message"]
     assert "check the user name and password" in event["message"]
     assert wrong not in json.dumps(event)
-    assert PASSWORD not in json.dumps(event)
+    assert slow_ontap.password not in json.dumps(event)
 
 
-async def test_deleted_relationship_ends_the_wait(ontap: OntapSimulator) -> None:
-    ids = start(ontap)
+async def test_deleted_relationship_ends_the_wait(slow_ontap: OntapSimulator) -> None:
+    ids = start(slow_ontap)
     waiting = asyncio.create_task(only_event(trigger_for(ids)))
-    await until(lambda: len(polls(ontap)) >= 1)
-    ontap.backend.delete_relationship(ids[0])
+    await until(lambda: len(polls(slow_ontap)) >= 1)
+    slow_ontap.backend.delete_relationship(ids[0])
     event = await waiting
     assert event["status"] == "error"
     assert f"SnapMirror relationship {ids[0]} no longer exists" in event["message"]
 
 
-async def test_an_unknown_transfer_ends_the_wait_after_a_few_polls(ontap: OntapSimulator) -> None:
-    relationship_uuid, _ = start(ontap)
+async def test_an_unknown_transfer_ends_the_wait_after_a_few_polls(slow_ontap: OntapSimulator) -> None:
+    relationship_uuid, _ = start(slow_ontap)
     event = await only_event(trigger_for((relationship_uuid, str(uuid.uuid4()))))
     assert event["status"] == "error"
     assert "is unknown to ONTAP" in event["message"]
 
 
 async def test_passing_failures_reading_the_transfer_do_not_make_it_unknown(
-    ontap: OntapSimulator, task_log: list[Any]
+    slow_ontap: OntapSimulator, task_log: list[Any]
 ) -> None:
-    ids = start(ontap)
-    ontap.backend.advance(3600)  # finished: the trigger must read it by UUID
+    ids = start(slow_ontap)
+    slow_ontap.backend.advance(3600)  # finished: the trigger must read it by UUID
     transfer_path = f"{RELATIONSHIPS}/{ids[0]}/transfers/{ids[1]}"
-    ontap.backend.inject_fault("error", status=500, path=transfer_path, times=12)  # 4 polls' worth
+    slow_ontap.backend.inject_fault("error", status=500, path=transfer_path, times=12)  # 4 polls' worth
     event = await only_event(trigger_for(ids))
     assert event["status"] == "success"
     assert logged(task_log).count("failed (HTTP 500") == 4
 
 
-async def test_a_newer_transfer_is_not_mistaken_for_ours(ontap: OntapSimulator) -> None:
-    ontap.backend.set_transfer_settings(duration=0, outcome="failed")
-    ids = start(ontap)  # ours failed at once
-    ontap.backend.set_transfer_settings(duration=0, outcome="success")
-    ontap.backend.start_transfer(ids[0])  # a later one succeeded: the relationship reports success
+async def test_a_newer_transfer_is_not_mistaken_for_ours(slow_ontap: OntapSimulator) -> None:
+    slow_ontap.backend.set_transfer_settings(duration=0, outcome="failed")
+    ids = start(slow_ontap)  # ours failed at once
+    slow_ontap.backend.set_transfer_settings(duration=0, outcome="success")
+    slow_ontap.backend.start_transfer(ids[0])  # a later one succeeded: the relationship reports success
     event = await only_event(trigger_for(ids))
     assert event["status"] == "failed"
     assert event["transfer_uuid"] == ids[1]
 
 
-async def test_ontap_that_forgets_finished_transfers(ontap: OntapSimulator) -> None:
+async def test_ontap_that_forgets_finished_transfers(slow_ontap: OntapSimulator) -> None:
     """Before 9.10 a finished transfer is gone; the summary of the one we saw running is used instead."""
-    ontap.backend.set_cluster(version="9.8.0")
-    ids = start(ontap)
+    slow_ontap.backend.set_cluster(version="9.8.0")
+    ids = start(slow_ontap)
     waiting = asyncio.create_task(only_event(trigger_for(ids)))
-    await until(lambda: len(polls(ontap)) >= 1)
-    ontap.backend.advance(3600)
+    await until(lambda: len(polls(slow_ontap)) >= 1)
+    slow_ontap.backend.advance(3600)
     event = await waiting
     assert event["status"] == "success"
     assert event["result"]["bytes_transferred"] == 1 << 30
 
 
-async def test_many_waits_share_one_request_per_poll_interval(ontap: OntapSimulator) -> None:
+async def test_many_waits_share_one_request_per_poll_interval(slow_ontap: OntapSimulator) -> None:
     interval = POLL
-    relationships = [ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}") for i in range(40)]
-    waits = [start(ontap, relationship) for relationship in relationships]
+    relationships = [slow_ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}") for i in range(40)]
+    waits = [start(slow_ontap, relationship) for relationship in relationships]
     triggers = [SnapMirrorTransferTrigger(CONN_ID, *ids, poll_interval=interval) for ids in waits]
     began = time.monotonic()
     running = [asyncio.create_task(only_event(trigger)) for trigger in triggers]
-    await until(lambda: len(polls(ontap)) >= 3, timeout=30)
+    await until(lambda: len(polls(slow_ontap)) >= 3, timeout=30)
     elapsed = time.monotonic() - began
-    batched = polls(ontap)
+    batched = polls(slow_ontap)
     assert len(batched) <= elapsed / interval + 1  # one request per interval, not one per wait
     assert all(relationships[0].uuid in request for request in batched[1:])
     assert all(relationships[-1].uuid in request for request in batched[1:])
-    assert ontap.backend.requests_matching("GET", f"{RELATIONSHIPS}/") == []  # no per-wait reads
+    assert slow_ontap.backend.requests_matching("GET", f"{RELATIONSHIPS}/") == []  # no per-wait reads
 
-    ontap.backend.advance(3600)
+    slow_ontap.backend.advance(3600)
     events = await asyncio.gather(*running)
     assert [event["status"] for event in events] == ["success"] * 40
     assert sorted(event["transfer_uuid"] for event in events) == sorted(ids[1] for ids in waits)
     # Finished transfers are no longer named by their relationship: each is read once, by UUID.
-    assert len(ontap.backend.requests_matching("GET", f"{RELATIONSHIPS}/")) == 40
+    assert len(slow_ontap.backend.requests_matching("GET", f"{RELATIONSHIPS}/")) == 40
 
 
 def kinds(keys: list[Hashable]) -> list[str]:
@@ -252,43 +247,43 @@ def kinds(keys: list[Hashable]) -> list[str]:
     return [str(key[0]) for key in keys if isinstance(key, tuple)]
 
 
-async def test_waits_on_other_poll_intervals_share_the_shortest(ontap: OntapSimulator) -> None:
-    slow, fast = start(ontap), start(ontap, ontap.backend.add_relationship("src:b", "dst:b"))
+async def test_waits_on_other_poll_intervals_share_the_shortest(slow_ontap: OntapSimulator) -> None:
+    slow, fast = start(slow_ontap), start(slow_ontap, slow_ontap.backend.add_relationship("src:b", "dst:b"))
     running = [
         asyncio.create_task(only_event(SnapMirrorTransferTrigger(CONN_ID, *slow, poll_interval=60))),
         asyncio.create_task(only_event(SnapMirrorTransferTrigger(CONN_ID, *fast, poll_interval=POLL))),
     ]
-    await until(lambda: len(polls(ontap)) >= 2)
-    assert slow[0] in polls(ontap)[-1]
-    ontap.backend.advance(3600)
+    await until(lambda: len(polls(slow_ontap)) >= 2)
+    assert slow[0] in polls(slow_ontap)[-1]
+    slow_ontap.backend.advance(3600)
     assert [event["status"] for event in await asyncio.gather(*running)] == ["success", "success"]
 
 
-async def test_a_shorter_interval_wakes_a_poll_sleeping_for_a_longer_one(ontap: OntapSimulator) -> None:
-    slow, fast = start(ontap), start(ontap, ontap.backend.add_relationship("src:b", "dst:b"))
+async def test_a_shorter_interval_wakes_a_poll_sleeping_for_a_longer_one(slow_ontap: OntapSimulator) -> None:
+    slow, fast = start(slow_ontap), start(slow_ontap, slow_ontap.backend.add_relationship("src:b", "dst:b"))
     shared = await registry()
     waiting = asyncio.create_task(only_event(SnapMirrorTransferTrigger(CONN_ID, *slow, poll_interval=60)))
     await until(lambda: "snapmirror poll" in kinds(shared.keys()))
     await asyncio.sleep(0.1)  # let the poll settle into its 60 s sleep
-    assert polls(ontap) == []
-    ontap.backend.advance(3600)
+    assert polls(slow_ontap) == []
+    slow_ontap.backend.advance(3600)
     # Without the wake-up this would wait out the minute.
     event = await asyncio.wait_for(only_event(trigger_for(fast)), 30)
     assert event["status"] == "success"
     assert (await waiting)["status"] == "success"  # the same tick served the slow wait too
-    assert len(polls(ontap)) == 1
+    assert len(polls(slow_ontap)) == 1
 
 
 async def test_a_changed_password_replaces_the_clusters_poll_instead_of_adding_one(
-    ontap: OntapSimulator, monkeypatch: pytest.MonkeyPatch
+    slow_ontap: OntapSimulator, airflow_connection: Callable[..., str]
 ) -> None:
     shared = await registry()
-    first = start(ontap)
+    first = start(slow_ontap)
     waiting = asyncio.create_task(only_event(trigger_for(first)))
-    await until(lambda: len(polls(ontap)) >= 1)
-    rotated = "rotated-" + PASSWORD
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(ontap, password=rotated))
-    second = start(ontap, ontap.backend.add_relationship("src:b", "dst:b"))
+    await until(lambda: len(polls(slow_ontap)) >= 1)
+    rotated = "rotated-" + slow_ontap.password
+    airflow_connection(CONN_ID, **ontap_fields(slow_ontap, password=rotated))
+    second = start(slow_ontap, slow_ontap.backend.add_relationship("src:b", "dst:b"))
     event = await only_event(trigger_for(second))
     # The simulated cluster still wants the old password: the new poll's first read says so.
     assert event["status"] == "error"
@@ -298,8 +293,8 @@ async def test_a_changed_password_replaces_the_clusters_poll_instead_of_adding_o
     in_use = shared.keys()
     assert kinds(in_use) == ["http"]  # the cluster's HTTP session, idle: no poll is left
     assert rotated not in repr(in_use)
-    assert PASSWORD not in repr(in_use)
-    ontap.backend.advance(3600)
+    assert slow_ontap.password not in repr(in_use)
+    slow_ontap.backend.advance(3600)
     assert (await waiting)["status"] == "success"  # the first wait kept the poll it had
     assert kinds(shared.keys()) == ["http"]
 
@@ -313,37 +308,37 @@ async def test_a_changed_password_replaces_the_clusters_poll_instead_of_adding_o
     ids=["cut-short", "wrong-shape"],
 )
 async def test_a_garbled_answer_ends_every_wait_on_the_cluster_with_the_cause(
-    ontap: OntapSimulator, body: str | None, expected: str
+    slow_ontap: OntapSimulator, body: str | None, expected: str
 ) -> None:
-    waits = [start(ontap), start(ontap, ontap.backend.add_relationship("src:b", "dst:b"))]
+    waits = [start(slow_ontap), start(slow_ontap, slow_ontap.backend.add_relationship("src:b", "dst:b"))]
     garbled = {} if body is None else {"body": body % waits[0][0]}
-    ontap.backend.inject_fault("garble", method="GET", path=RELATIONSHIPS, times=-1, **garbled)
+    slow_ontap.backend.inject_fault("garble", method="GET", path=RELATIONSHIPS, times=-1, **garbled)
     events = await asyncio.gather(*(only_event(trigger_for(ids)) for ids in waits))
     assert [event["status"] for event in events] == ["error", "error"]
     for event in events:
         assert "SnapMirror relationships" in event["message"]
         assert expected in event["message"]
-        assert PASSWORD not in event["message"]
-    assert len(polls(ontap)) == 1  # one poll failed for both; neither waited for another
+        assert slow_ontap.password not in event["message"]
+    assert len(polls(slow_ontap)) == 1  # one poll failed for both; neither waited for another
 
 
 @pytest.mark.parametrize("outcome", ["success", "failed"])
 async def test_ontap_9_8_a_transfer_over_before_the_first_poll_has_its_real_outcome(
-    ontap: OntapSimulator, outcome: str
+    slow_ontap: OntapSimulator, outcome: str
 ) -> None:
     """ONTAP before 9.10 forgets a finished transfer; the relationship's summary of it is ours."""
-    ontap.backend.set_cluster(version="9.8.0")
-    relationship = ontap.backend.add_relationship("src:vol", "dst:vol", size_bytes=1 << 20)
-    start(ontap, relationship)
-    ontap.backend.advance(3600)  # an earlier transfer, over long ago
-    previous_end = last_end_time(ontap, relationship)
-    ontap.backend.set_transfer_settings(duration=60, outcome=outcome)
-    ids = start(ontap, relationship)
-    ontap.backend.advance(60)  # ours ends before anyone polls
+    slow_ontap.backend.set_cluster(version="9.8.0")
+    relationship = slow_ontap.backend.add_relationship("src:vol", "dst:vol", size_bytes=1 << 20)
+    start(slow_ontap, relationship)
+    slow_ontap.backend.advance(3600)  # an earlier transfer, over long ago
+    previous_end = last_end_time(slow_ontap, relationship)
+    slow_ontap.backend.set_transfer_settings(duration=60, outcome=outcome)
+    ids = start(slow_ontap, relationship)
+    slow_ontap.backend.advance(60)  # ours ends before anyone polls
     transfer_path = f"{RELATIONSHIPS}/{ids[0]}/transfers/{ids[1]}"
     event = await only_event(trigger_for(ids, previous_end_time=previous_end))
 
-    assert ontap.backend.requests_matching("GET", transfer_path)  # asked first: gone
+    assert slow_ontap.backend.requests_matching("GET", transfer_path)  # asked first: gone
     assert event["status"] == outcome
     assert event["result"]["state"] == outcome
     assert event["result"]["bytes_transferred"] == (1 << 20 if outcome == "success" else 1 << 19)
@@ -353,13 +348,13 @@ async def test_ontap_9_8_a_transfer_over_before_the_first_poll_has_its_real_outc
 
 
 async def test_ontap_9_8_the_previous_transfers_summary_is_never_taken_for_ours(
-    ontap: OntapSimulator,
+    slow_ontap: OntapSimulator,
 ) -> None:
-    ontap.backend.set_cluster(version="9.8.0")
-    relationship = ontap.backend.add_relationship("src:vol", "dst:vol")
-    start(ontap, relationship)
-    ontap.backend.advance(3600)
-    previous_end = last_end_time(ontap, relationship)
+    slow_ontap.backend.set_cluster(version="9.8.0")
+    relationship = slow_ontap.backend.add_relationship("src:vol", "dst:vol")
+    start(slow_ontap, relationship)
+    slow_ontap.backend.advance(3600)
+    previous_end = last_end_time(slow_ontap, relationship)
     # Ours is unknown to the cluster (as right after a POST it may be): the summary is the old one.
     ours = (relationship.uuid, str(uuid.uuid4()))
     event = await only_event(trigger_for(ours, previous_end_time=previous_end))
@@ -367,29 +362,26 @@ async def test_ontap_9_8_the_previous_transfers_summary_is_never_taken_for_ours(
     assert "is unknown to ONTAP" in event["message"]
 
 
-async def test_a_trigger_rebuilt_from_its_kwargs_completes(ontap: OntapSimulator) -> None:
-    ids = start(ontap)
+async def test_a_trigger_rebuilt_from_its_kwargs_completes(slow_ontap: OntapSimulator) -> None:
+    ids = start(slow_ontap)
     first = trigger_for(ids, deadline=time.time() + 60)
     running = asyncio.create_task(only_event(first))
-    await until(lambda: len(polls(ontap)) >= 1)
+    await until(lambda: len(polls(slow_ontap)) >= 1)
     running.cancel()  # the triggerer stops (no on_kill): the transfer must go on
     with pytest.raises(asyncio.CancelledError):
         await running
 
-    classpath, kwargs = first.serialize()
-    stored = json.loads(json.dumps(kwargs))  # Airflow keeps trigger kwargs as JSON
-    module, _, name = classpath.rpartition(".")
-    rebuilt = getattr(importlib.import_module(module), name)(**stored)
-    assert rebuilt.serialize() == (classpath, kwargs)
-    assert ontap.backend.get_transfer(*ids).active
-    ontap.backend.advance(3600)
-    event = await only_event(rebuilt)
+    again = rebuilt(first)
+    assert again.serialize() == first.serialize()
+    assert slow_ontap.backend.get_transfer(*ids).active
+    slow_ontap.backend.advance(3600)
+    event = await only_event(again)
     assert event["status"] == "success"
     assert event["transfer_uuid"] == ids[1]
 
 
-async def test_kwargs_and_events_hold_no_secret(ontap: OntapSimulator) -> None:
-    ids = start(ontap)
+async def test_kwargs_and_events_hold_no_secret(slow_ontap: OntapSimulator) -> None:
+    ids = start(slow_ontap)
     trigger = trigger_for(ids)
     _, kwargs = trigger.serialize()
     assert kwargs == {
@@ -401,46 +393,46 @@ async def test_kwargs_and_events_hold_no_secret(ontap: OntapSimulator) -> None:
         "cancel_on_kill": True,
         "previous_end_time": None,
     }
-    ontap.backend.advance(3600)
+    slow_ontap.backend.advance(3600)
     event = await only_event(trigger)
-    assert PASSWORD not in json.dumps(kwargs) + json.dumps(event)
-    assert ontap.ca_pem not in json.dumps(kwargs)
+    assert slow_ontap.password not in json.dumps(kwargs) + json.dumps(event)
+    assert slow_ontap.ca_pem not in json.dumps(kwargs)
 
 
-async def test_on_kill_aborts_the_transfer(ontap: OntapSimulator) -> None:
-    ids = start(ontap)
+async def test_on_kill_aborts_the_transfer(slow_ontap: OntapSimulator) -> None:
+    ids = start(slow_ontap)
     trigger = trigger_for(ids)
     running = asyncio.create_task(only_event(trigger))
-    await until(lambda: len(polls(ontap)) >= 1)
+    await until(lambda: len(polls(slow_ontap)) >= 1)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
     await trigger.on_kill()  # outside a triggerer there is no task instance to ask: cancel
-    transfer = ontap.backend.get_transfer(*ids)
+    transfer = slow_ontap.backend.get_transfer(*ids)
     assert transfer.state == "aborted"
     await trigger.on_kill()  # a second kill finds nothing left to abort, and says so quietly
 
 
-async def test_on_kill_leaves_the_transfer_when_told_to(ontap: OntapSimulator) -> None:
-    ids = start(ontap)
+async def test_on_kill_leaves_the_transfer_when_told_to(slow_ontap: OntapSimulator) -> None:
+    ids = start(slow_ontap)
     trigger = trigger_for(ids, cancel_on_kill=False)
     running = asyncio.create_task(only_event(trigger))
-    await until(lambda: len(polls(ontap)) >= 1)
+    await until(lambda: len(polls(slow_ontap)) >= 1)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
     await trigger.on_kill()
-    assert ontap.backend.get_transfer(*ids).active
-    assert ontap.backend.requests_matching("PATCH") == []
+    assert slow_ontap.backend.get_transfer(*ids).active
+    assert slow_ontap.backend.requests_matching("PATCH") == []
 
 
-async def test_on_kill_after_the_event_aborts_nothing(ontap: OntapSimulator) -> None:
-    ids = start(ontap)
+async def test_on_kill_after_the_event_aborts_nothing(slow_ontap: OntapSimulator) -> None:
+    ids = start(slow_ontap)
     trigger = trigger_for(ids)
-    ontap.backend.advance(3600)
+    slow_ontap.backend.advance(3600)
     assert (await only_event(trigger))["status"] == "success"
     await trigger.on_kill()
-    assert ontap.backend.requests_matching("PATCH") == []
+    assert slow_ontap.backend.requests_matching("PATCH") == []
 
 
 @pytest.mark.parametrize(

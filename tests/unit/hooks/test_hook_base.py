@@ -43,10 +43,6 @@ ARG = {"netapp_ontap": "ontap_conn_id", "kubernetes": "kubernetes_conn_id"}
 both_types = pytest.mark.parametrize("conn_type", sorted(HOOKS))
 
 
-def define(monkeypatch: pytest.MonkeyPatch, conn_id: str, connection: dict[str, Any]) -> None:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
-
-
 def with_extra(conn_type: str, **extra: Any) -> dict[str, Any]:
     connection = json.loads(json.dumps(VALID[conn_type]))
     connection["extra"].update(extra)
@@ -66,9 +62,9 @@ async def refused(hook: NetAppHook[Any], match: str) -> str:
 
 @both_types
 async def test_a_valid_connection_is_read_alike_on_workers_and_in_triggers(
-    monkeypatch: pytest.MonkeyPatch, conn_type: str
+    airflow_connection: Callable[..., str], conn_type: str
 ) -> None:
-    define(monkeypatch, "conn_a", VALID[conn_type])
+    airflow_connection("conn_a", **VALID[conn_type])
     hook = HOOKS[conn_type]("conn_a")
     assert hook.get_connection_settings() == await hook.aget_connection_settings()
 
@@ -84,19 +80,19 @@ async def test_an_undefined_connection_is_named(conn_type: str) -> None:
     [("kubernetes", "netapp_ontap"), ("netapp_ontap", "kubernetes"), ("kubernetes", "http")],
 )
 async def test_a_connection_of_another_type_is_refused(
-    monkeypatch: pytest.MonkeyPatch, conn_type: str, other: str
+    airflow_connection: Callable[..., str], conn_type: str, other: str
 ) -> None:
-    define(monkeypatch, "conn_b", {**VALID.get(other, {"extra": {}}), "conn_type": other})
+    airflow_connection("conn_b", **VALID.get(other, {"conn_type": other}))
     message = await refused(HOOKS[conn_type]("conn_b"), f"connection 'conn_b' is of type '{other}'")
     assert f"but {ARG[conn_type]} needs a '{conn_type}' connection" in message
 
 
 @both_types
 async def test_unknown_extras_are_named_with_the_known_ones(
-    monkeypatch: pytest.MonkeyPatch, conn_type: str
+    airflow_connection: Callable[..., str], conn_type: str
 ) -> None:
     misspelt = {"kubernetes": "kubeconfig_path", "netapp_ontap": "verfy_ssl"}[conn_type]
-    define(monkeypatch, "conn_c", with_extra(conn_type, **{misspelt: "false", "colour": "crimson-value"}))
+    airflow_connection("conn_c", **with_extra(conn_type, **{misspelt: "false", "colour": "crimson-value"}))
     message = await refused(HOOKS[conn_type]("conn_c"), "connection 'conn_c': unknown extra fields")
     assert f"'{misspelt}' (did you mean" in message
     assert "'colour'" in message
@@ -105,20 +101,24 @@ async def test_unknown_extras_are_named_with_the_known_ones(
 
 
 @both_types
-async def test_a_misspelt_flag_value_is_an_error(monkeypatch: pytest.MonkeyPatch, conn_type: str) -> None:
-    define(monkeypatch, "conn_d", with_extra(conn_type, **{FLAG[conn_type]: "flase"}))
+async def test_a_misspelt_flag_value_is_an_error(
+    airflow_connection: Callable[..., str], conn_type: str
+) -> None:
+    airflow_connection("conn_d", **with_extra(conn_type, **{FLAG[conn_type]: "flase"}))
     await refused(
         HOOKS[conn_type]("conn_d"), f"connection 'conn_d': '{FLAG[conn_type]}' must be true or false"
     )
 
 
 @both_types
-async def test_legacy_prefixed_extras_are_read(monkeypatch: pytest.MonkeyPatch, conn_type: str) -> None:
+async def test_legacy_prefixed_extras_are_read(
+    airflow_connection: Callable[..., str], conn_type: str
+) -> None:
     connection = VALID[conn_type] | {
         "extra": {f"extra__{conn_type}__{key}": value for key, value in VALID[conn_type]["extra"].items()}
     }
-    define(monkeypatch, "conn_e", connection)
-    define(monkeypatch, "conn_f", VALID[conn_type])
+    airflow_connection("conn_e", **connection)
+    airflow_connection("conn_f", **VALID[conn_type])
     legacy = await HOOKS[conn_type]("conn_e").aget_connection_settings()
     plain = await HOOKS[conn_type]("conn_f").aget_connection_settings()
     assert {k: v for k, v in vars(legacy).items() if k != "conn_id"} == {
@@ -128,12 +128,14 @@ async def test_legacy_prefixed_extras_are_read(monkeypatch: pytest.MonkeyPatch, 
 
 @both_types
 async def test_a_plain_extra_wins_over_its_legacy_twin(
-    monkeypatch: pytest.MonkeyPatch, conn_type: str
+    airflow_connection: Callable[..., str], conn_type: str
 ) -> None:
     flag = FLAG[conn_type]
-    define(monkeypatch, "conn_g", with_extra(conn_type, **{flag: "", f"extra__{conn_type}__{flag}": "flase"}))
+    airflow_connection(
+        "conn_g", **with_extra(conn_type, **{flag: "", f"extra__{conn_type}__{flag}": "flase"})
+    )
     await refused(HOOKS[conn_type]("conn_g"), f"'{flag}' must be true or false")  # empty: the legacy one
-    define(monkeypatch, "conn_h", with_extra(conn_type, **{f"extra__{conn_type}__{flag}": "flase"}))
+    airflow_connection("conn_h", **with_extra(conn_type, **{f"extra__{conn_type}__{flag}": "flase"}))
     assert HOOKS[conn_type]("conn_h").get_connection_settings() is not None  # the plain one is set
 
 
@@ -141,9 +143,10 @@ async def test_a_plain_extra_wins_over_its_legacy_twin(
 async def test_an_extra_that_is_not_a_json_object_is_an_error(
     monkeypatch: pytest.MonkeyPatch, conn_type: str
 ) -> None:
-    define(monkeypatch, "conn_i", VALID[conn_type] | {"extra": "{not json"})
+    # Extras airflow_connection cannot write: the variable is set by hand.
+    monkeypatch.setenv("AIRFLOW_CONN_CONN_I", json.dumps(VALID[conn_type] | {"extra": "{not json"}))
     await refused(HOOKS[conn_type]("conn_i"), "connection 'conn_i': 'extra' is not valid JSON")
-    define(monkeypatch, "conn_j", VALID[conn_type] | {"extra": [1, 2]})
+    monkeypatch.setenv("AIRFLOW_CONN_CONN_J", json.dumps(VALID[conn_type] | {"extra": [1, 2]}))
     await refused(HOOKS[conn_type]("conn_j"), "connection 'conn_j': 'extra' must be a JSON object")
 
 
@@ -157,7 +160,7 @@ def test_the_kubernetes_hook_knows_every_extra_of_the_cncf_connection_type() -> 
 
 
 async def test_the_cncf_providers_other_extras_are_accepted_and_ignored(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    airflow_connection: Callable[..., str], tmp_path: Path
 ) -> None:
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(KUBECONFIG))
@@ -168,6 +171,6 @@ async def test_the_cncf_providers_other_extras_are_accepted_and_ignored(
         "xcom_sidecar_container_resources": '{"requests": {"cpu": "1m"}}',
         "extra__kubernetes__xcom_sidecar_container_security_context": "{}",
     }
-    define(monkeypatch, "conn_k", {"conn_type": "kubernetes", "extra": extra})
+    airflow_connection("conn_k", "kubernetes", extra=extra)
     settings = await K8sHook("conn_k").aget_connection_settings()
     assert (await settings.acluster_config()).kubeconfig == KUBECONFIG

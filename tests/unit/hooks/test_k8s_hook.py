@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -202,12 +204,12 @@ def test_in_cluster_means_the_service_account_even_with_a_kubeconfig_around(
     ],
 )
 async def test_fields_the_kubernetes_type_does_not_read_are_refused(
-    monkeypatch: pytest.MonkeyPatch,
+    airflow_connection: Callable[..., str],
     ambient_kubeconfig: dict[str, object],
-    fields: dict[str, object],
+    fields: dict[str, Any],
     named: str,
 ) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_K8S_HOSTED", json.dumps({"conn_type": "kubernetes", **fields}))
+    airflow_connection("k8s_hosted", "kubernetes", **fields)
     expected = f"connection 'k8s_hosted': {named} not read from kubernetes connections"
     with pytest.raises(InvalidInputError, match=expected) as raised:
         K8sHook("k8s_hosted").get_connection_settings()
@@ -217,10 +219,9 @@ async def test_fields_the_kubernetes_type_does_not_read_are_refused(
 
 
 async def test_the_hook_reads_a_real_connection_on_workers_and_in_triggers(
-    monkeypatch: pytest.MonkeyPatch,
+    airflow_connection: Callable[..., str],
 ) -> None:
-    connection = {"conn_type": "kubernetes", "extra": {"kube_config": KUBECONFIG, "namespace": " ml "}}
-    monkeypatch.setenv("AIRFLOW_CONN_K8S_REAL", json.dumps(connection))
+    airflow_connection("k8s_real", "kubernetes", extra={"kube_config": KUBECONFIG, "namespace": " ml "})
     on_worker = K8sHook("k8s_real").get_connection_settings()
     in_trigger = await K8sHook("k8s_real").aget_connection_settings()
     assert on_worker == in_trigger

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,14 +123,10 @@ def test_secrets_stay_out_of_reprs() -> None:
     assert SECRET not in repr(connection.tls)
 
 
-def _env_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "netapp_ontap", **fields}))
-
-
-def test_hook_reads_the_connection_on_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    _env_connection(
-        monkeypatch,
+def test_hook_reads_the_connection_on_workers(airflow_connection: Callable[..., str]) -> None:
+    airflow_connection(
         "ontap_a",
+        "netapp_ontap",
         host="10.1.2.3",
         port=8443,
         login="svc",
@@ -145,9 +142,9 @@ def test_hook_reads_the_connection_on_workers(monkeypatch: pytest.MonkeyPatch) -
     assert (connection.ca_pem, connection.verify_ssl, connection.check_hostname) == (CA_PEM, True, False)
 
 
-async def test_hook_reads_the_connection_in_triggers(monkeypatch: pytest.MonkeyPatch) -> None:
-    _env_connection(
-        monkeypatch, "ontap_b", host="cluster", login="svc", password=SECRET, extra={"verify_ssl": "false"}
+async def test_hook_reads_the_connection_in_triggers(airflow_connection: Callable[..., str]) -> None:
+    airflow_connection(
+        "ontap_b", "netapp_ontap", host="cluster", login="svc", password=SECRET, extra={"verify_ssl": "false"}
     )
     connection = await OntapHook("ontap_b").aget_connection_settings()
     assert (connection.host, connection.verify_ssl) == ("https://cluster", False)

@@ -1,3 +1,5 @@
+"""A plain HTTP session to the plugin's Kubernetes simulator, for the tests of its wire behaviour."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -9,14 +11,6 @@ from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
 
 
 @pytest.fixture
-async def simulator() -> AsyncIterator[KubernetesSimulator]:
-    """A simulator in the test's own event loop, with fast controllers."""
-    async with KubernetesSimulator() as sim:
-        sim.backend.timing.update(bookmark_interval=0.2)
-        yield sim
-
-
-@pytest.fixture
-async def http(simulator: KubernetesSimulator) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(simulator.url) as session:
+async def http(kubernetes_simulator: KubernetesSimulator) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(kubernetes_simulator.url) as session:
         yield session

@@ -12,17 +12,7 @@ from kubernetes_asyncio import config as aconfig
 from kubernetes_asyncio import watch as awatch
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
-
-GROUP, VERSION = "snapshot.storage.k8s.io", "v1"
-
-
-def snapshot(name: str, pvc: str) -> dict[str, object]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "VolumeSnapshot",
-        "metadata": {"name": name},
-        "spec": {"source": {"persistentVolumeClaimName": pvc}},
-    }
+from tests.helpers.kubernetes import SNAPSHOT_GROUP, SNAPSHOT_VERSION, snapshot_body
 
 
 def test_official_client_with_the_pytest_fixtures(
@@ -32,11 +22,16 @@ def test_official_client_with_the_pytest_fixtures(
     api_client = kubernetes.config.new_client_from_config(str(kubeconfig_path))
     custom = kubernetes.client.CustomObjectsApi(api_client)
     custom.create_namespaced_custom_object(
-        GROUP, VERSION, "default", "volumesnapshots", snapshot("snap", "data")
+        SNAPSHOT_GROUP, SNAPSHOT_VERSION, "default", "volumesnapshots", snapshot_body("snap", "data")
     )
     watch = kubernetes.watch.Watch()
     for event in watch.stream(
-        custom.list_namespaced_custom_object, GROUP, VERSION, "default", "volumesnapshots", timeout_seconds=20
+        custom.list_namespaced_custom_object,
+        SNAPSHOT_GROUP,
+        SNAPSHOT_VERSION,
+        "default",
+        "volumesnapshots",
+        timeout_seconds=20,
     ):
         if (event["object"].get("status") or {}).get("readyToUse"):
             watch.stop()
@@ -47,7 +42,7 @@ def test_official_client_with_the_pytest_fixtures(
             access_modes=["ReadWriteMany"],
             resources=kubernetes.client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
             data_source=kubernetes.client.V1TypedLocalObjectReference(
-                api_group=GROUP, kind="VolumeSnapshot", name="snap"
+                api_group=SNAPSHOT_GROUP, kind="VolumeSnapshot", name="snap"
             ),
         ),
     )
@@ -72,8 +67,8 @@ def snapshot_watch(custom: aclient.CustomObjectsApi, resource_version: str, **op
     """A kubernetes_asyncio watch of the default namespace's VolumeSnapshots from ``resource_version``."""
     return awatch.Watch().stream(
         custom.list_namespaced_custom_object,
-        GROUP,
-        VERSION,
+        SNAPSHOT_GROUP,
+        SNAPSHOT_VERSION,
         "default",
         "volumesnapshots",
         resource_version=resource_version,
@@ -97,11 +92,11 @@ async def test_kubernetes_asyncio_over_tls_with_a_token(tmp_path: Path) -> None:
         async with aclient.ApiClient(configuration) as api:
             custom = aclient.CustomObjectsApi(api)
             await custom.create_namespaced_custom_object(
-                GROUP, VERSION, "default", "volumesnapshots", snapshot("snap", "data")
+                SNAPSHOT_GROUP, SNAPSHOT_VERSION, "default", "volumesnapshots", snapshot_body("snap", "data")
             )
             patched = await custom.patch_namespaced_custom_object(
-                GROUP,
-                VERSION,
+                SNAPSHOT_GROUP,
+                SNAPSHOT_VERSION,
                 "default",
                 "volumesnapshots",
                 "snap",
@@ -109,7 +104,9 @@ async def test_kubernetes_asyncio_over_tls_with_a_token(tmp_path: Path) -> None:
                 _content_type="application/merge-patch+json",
             )
             assert patched["metadata"]["labels"] == {"a": "b"}
-            listed = await custom.list_namespaced_custom_object(GROUP, VERSION, "default", "volumesnapshots")
+            listed = await custom.list_namespaced_custom_object(
+                SNAPSHOT_GROUP, SNAPSHOT_VERSION, "default", "volumesnapshots"
+            )
             seen = []
             async with snapshot_watch(
                 custom, listed["metadata"]["resourceVersion"], allow_watch_bookmarks=True, timeout_seconds=20

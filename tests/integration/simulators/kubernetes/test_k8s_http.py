@@ -11,20 +11,12 @@ import aiohttp
 import pytest
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim, kinds
+from tests.helpers.kubernetes import claim_body, snapshot_body
 
 JSON = dict[str, Any]
 PVCS = "/api/v1/namespaces/default/persistentvolumeclaims"
 VS = "/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-
-
-def claim(name: str) -> JSON:
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
-    }
 
 
 async def body_of(response: aiohttp.ClientResponse) -> JSON:
@@ -80,7 +72,7 @@ async def test_discovery_and_openapi(http: aiohttp.ClientSession) -> None:
 
 
 async def test_crud_and_patch_types(http: aiohttp.ClientSession) -> None:
-    created = await http.post(PVCS, json=claim("data"))
+    created = await http.post(PVCS, json=claim_body("data"))
     assert created.status == 201
     obj = await body_of(created)
     got = await body_of(await http.get(f"{PVCS}/data/status"))  # /status returns the whole object
@@ -125,20 +117,18 @@ async def test_server_side_apply_creates(http: aiohttp.ClientSession) -> None:
     assert response.status == 201
 
 
-async def test_error_statuses(simulator: KubernetesSimulator, http: aiohttp.ClientSession) -> None:
+async def test_error_statuses(kubernetes_simulator: KubernetesSimulator, http: aiohttp.ClientSession) -> None:
     missing = await status_of(await http.get(f"{VS}/nope"), 404, "NotFound")
     assert missing["message"] == 'volumesnapshots.snapshot.storage.k8s.io "nope" not found'
     unknown = await status_of(await http.get("/apis/unknown.io/v1/things"), 404, "NotFound")
     assert unknown["message"] == "the server could not find the requested resource"
     await status_of(
-        await http.post("/api/v1/persistentvolumeclaims", json=claim("x")), 405, "MethodNotAllowed"
+        await http.post("/api/v1/persistentvolumeclaims", json=claim_body("x")), 405, "MethodNotAllowed"
     )
     await status_of(await http.post(f"{PVCS}", data="{not json"), 400, "BadRequest")
     selector = await status_of(await http.get(f"{VS}?fieldSelector=spec.x%3Dy"), 400, "BadRequest")
     assert selector["message"] == "field label not supported: spec.x"
-    await http.post(
-        VS, json={"metadata": {"name": "s"}, "spec": {"source": {"persistentVolumeClaimName": "p"}}}
-    )
+    await http.post(VS, json=snapshot_body("s", "p"))
     await status_of(
         await http.patch(
             f"{VS}/s", data="{}", headers={"Content-Type": "application/strategic-merge-patch+json"}
@@ -161,9 +151,7 @@ async def test_error_statuses(simulator: KubernetesSimulator, http: aiohttp.Clie
         "Invalid",
     )
     await status_of(
-        await http.post(
-            VS, json={"metadata": {"name": "s"}, "spec": {"source": {"persistentVolumeClaimName": "p"}}}
-        ),
+        await http.post(VS, json=snapshot_body("s", "p")),
         409,
         "AlreadyExists",
     )
@@ -171,31 +159,31 @@ async def test_error_statuses(simulator: KubernetesSimulator, http: aiohttp.Clie
         await http.post(VS, json={"metadata": {"name": "Bad"}, "spec": {"source": {}}}), 422, "Invalid"
     )
     assert {c["field"] for c in bad["details"]["causes"]} == {"metadata.name", "spec.source"}
-    simulator.backend.faults.fail_requests(429, path="volumesnapshots", retry_after=3)
+    kubernetes_simulator.backend.faults.fail_requests(429, path="volumesnapshots", retry_after=3)
     throttled = await http.get(VS)
     body = await status_of(throttled, 429, "TooManyRequests")
     assert throttled.headers["Retry-After"] == "3"
     assert body["details"]["retryAfterSeconds"] == 3
-    simulator.backend.faults.fail_requests(403, path="volumesnapshots")
+    kubernetes_simulator.backend.faults.fail_requests(403, path="volumesnapshots")
     forbidden = await status_of(await http.get(f"{VS}?watch=1"), 403, "Forbidden")
     assert forbidden["message"] == (
         "volumesnapshots.snapshot.storage.k8s.io is forbidden: User "
         '"system:serviceaccount:airflow:airflow-worker" cannot watch resource "volumesnapshots" in API group '
         '"snapshot.storage.k8s.io" in the namespace "default"'
     )
-    simulator.backend.faults.fail_requests(503, method="GET", path="volumesnapshots")
+    kubernetes_simulator.backend.faults.fail_requests(503, method="GET", path="volumesnapshots")
     await status_of(await http.get(VS), 503, "ServiceUnavailable")
     assert (await http.get(VS)).status == 200  # the fault was for one request only
 
 
 async def test_expired_continue_token_is_http_410(
-    simulator: KubernetesSimulator, http: aiohttp.ClientSession
+    kubernetes_simulator: KubernetesSimulator, http: aiohttp.ClientSession
 ) -> None:
     for name in ("a", "b"):
-        await http.post(PVCS, json=claim(name))
+        await http.post(PVCS, json=claim_body(name))
     page = await body_of(await http.get(f"{PVCS}?limit=1"))
-    await http.post(PVCS, json=claim("c"))
-    simulator.backend.compact()
+    await http.post(PVCS, json=claim_body("c"))
+    kubernetes_simulator.backend.compact()
     expired = await status_of(
         await http.get(f"{PVCS}?limit=1&continue={page['metadata']['continue']}"), 410, "Expired"
     )
@@ -203,7 +191,7 @@ async def test_expired_continue_token_is_http_410(
 
 
 async def test_table_output_for_lists_and_watches(http: aiohttp.ClientSession) -> None:
-    await http.post(PVCS, json=claim("data"))
+    await http.post(PVCS, json=claim_body("data"))
     table = await body_of(await http.get(f"{PVCS}?limit=500", headers={"Accept": TABLE}))
     assert table["kind"] == "Table"
     assert [c["name"] for c in table["columnDefinitions"]][:3] == ["Name", "Status", "Volume"]
@@ -218,9 +206,9 @@ async def test_table_output_for_lists_and_watches(http: aiohttp.ClientSession) -
 
 
 async def test_watch_events_resume_and_expiry(
-    simulator: KubernetesSimulator, http: aiohttp.ClientSession
+    kubernetes_simulator: KubernetesSimulator, http: aiohttp.ClientSession
 ) -> None:
-    await http.post(PVCS, json=claim("data"))
+    await http.post(PVCS, json=claim_body("data"))
     listed = await body_of(await http.get(PVCS))
     async with http.get(f"{PVCS}?watch=True&timeoutSeconds=10&fieldSelector=metadata.name%3Ddata") as watch:
         assert watch.headers["Content-Type"] == "application/json"
@@ -234,7 +222,7 @@ async def test_watch_events_resume_and_expiry(
     async with http.get(f"{PVCS}?watch=true&resourceVersion={rv}&timeoutSeconds=10") as resumed:
         replayed = await read_events(resumed, 1)
         assert replayed[0]["type"] == "MODIFIED"  # a replay, no synthetic ADDED
-    simulator.backend.compact()
+    kubernetes_simulator.backend.compact()
     async with http.get(f"{PVCS}?watch=true&resourceVersion={rv}") as expired:
         assert expired.status == 200
         (error,) = await read_events(expired, 1)
@@ -245,13 +233,14 @@ async def test_watch_events_resume_and_expiry(
 
 
 async def test_watch_bookmarks_timeout_and_forced_end(
-    simulator: KubernetesSimulator, http: aiohttp.ClientSession
+    kubernetes_simulator: KubernetesSimulator, http: aiohttp.ClientSession
 ) -> None:
+    kubernetes_simulator.backend.timing.update(bookmark_interval=0.2)  # two bookmarks come soon
     async with http.get(f"{VS}?watch=True&allowWatchBookmarks=True&timeoutSeconds=30") as watch:
         first, periodic = await read_events(watch, 2)
         assert first["type"] == periodic["type"] == "BOOKMARK"
         assert first["object"]["metadata"]["resourceVersion"]
-        simulator.backend.expire_watches()
+        kubernetes_simulator.backend.expire_watches()
         assert await asyncio.wait_for(watch.content.read(), 10) == b""
     async with http.get(f"{VS}?watch=1&timeoutSeconds=1") as short:
         assert await asyncio.wait_for(short.content.read(), 10) == b""  # closed cleanly, no final event
@@ -259,8 +248,8 @@ async def test_watch_bookmarks_timeout_and_forced_end(
 
 async def test_watch_label_selector(http: aiohttp.ClientSession) -> None:
     async with http.get(f"{PVCS}?watch=1&labelSelector=team%3Dred&timeoutSeconds=10") as watch:
-        await http.post(PVCS, json=claim("blue"))
-        red = claim("red")
+        await http.post(PVCS, json=claim_body("blue"))
+        red = claim_body("red")
         red["metadata"]["labels"] = {"team": "red"}
         await http.post(PVCS, json=red)
         (event,) = await read_events(watch, 1)
@@ -268,30 +257,30 @@ async def test_watch_label_selector(http: aiohttp.ClientSession) -> None:
 
 
 async def test_stalled_watch_delivers_later(
-    simulator: KubernetesSimulator, http: aiohttp.ClientSession
+    kubernetes_simulator: KubernetesSimulator, http: aiohttp.ClientSession
 ) -> None:
     async with http.get(f"{PVCS}?watch=1&timeoutSeconds=20") as watch:
-        simulator.backend.faults.stall_watches(60)
-        await http.post(PVCS, json=claim("data"))
+        kubernetes_simulator.backend.faults.stall_watches(60)
+        await http.post(PVCS, json=claim_body("data"))
         reading = asyncio.ensure_future(read_events(watch, 1))
         await asyncio.sleep(0.3)
         assert not reading.done()
-        simulator.backend.faults.stall_watches(0)
+        kubernetes_simulator.backend.faults.stall_watches(0)
         (event,) = await reading
     assert event["type"] == "ADDED"
 
 
-async def test_dropped_connection(simulator: KubernetesSimulator) -> None:
-    simulator.backend.faults.drop_connections(method="POST", path="persistentvolumeclaims")
+async def test_dropped_connection(kubernetes_simulator: KubernetesSimulator) -> None:
+    kubernetes_simulator.backend.faults.drop_connections(method="POST", path="persistentvolumeclaims")
     # A POST: aiohttp silently retries idempotent requests once when the server disconnects.
-    async with aiohttp.ClientSession(simulator.url) as http:
+    async with aiohttp.ClientSession(kubernetes_simulator.url) as http:
         with pytest.raises(aiohttp.ServerDisconnectedError):
-            await http.post(PVCS, json=claim("dropped"))
-        assert (await http.post(PVCS, json=claim("kept"))).status == 201
-    assert simulator.backend.find(kinds.PVCS, "default", "dropped") is None
+            await http.post(PVCS, json=claim_body("dropped"))
+        assert (await http.post(PVCS, json=claim_body("kept"))).status == 201
+    assert kubernetes_simulator.backend.find(kinds.PVCS, "default", "dropped") is None
 
 
-async def test_control_api(simulator: KubernetesSimulator, http: aiohttp.ClientSession) -> None:
+async def test_control_api(kubernetes_simulator: KubernetesSimulator, http: aiohttp.ClientSession) -> None:
     seeded = await http.post("/_simulator/seed", json={"boundClaims": [{"name": "ready", "size": "2Gi"}]})
     assert seeded.status == 201
     assert (await body_of(await http.get(f"{PVCS}/ready")))["status"]["phase"] == "Bound"
@@ -339,7 +328,7 @@ async def test_tokens_are_rotated_and_revoked_while_open_watches_go_on() -> None
             assert revoked.status == 200
             await status_of(await http.get(PVCS, headers=bearer("first")), 401, "Unauthorized")
             # Authenticated when it started, the open watch still delivers.
-            await http.post(PVCS, json=claim("after"), headers=bearer(second["token"]))
+            await http.post(PVCS, json=claim_body("after"), headers=bearer(second["token"]))
             (event,) = await read_events(watch, 1)
             assert event["object"]["metadata"]["name"] == "after"
         sim.backend.tokens.issue("third")
@@ -352,16 +341,16 @@ async def test_tokens_are_rotated_and_revoked_while_open_watches_go_on() -> None
 
 
 async def test_a_garbled_watch_line_is_not_json_and_the_next_one_is(
-    simulator: KubernetesSimulator, http: aiohttp.ClientSession
+    kubernetes_simulator: KubernetesSimulator, http: aiohttp.ClientSession
 ) -> None:
     async with http.get(f"{PVCS}?watch=1&timeoutSeconds=20") as watch:
         assert (await http.post("/_simulator/watches/garble", json={"times": 1})).status == 200
-        await http.post(PVCS, json=claim("first"))
+        await http.post(PVCS, json=claim_body("first"))
         garbled = await asyncio.wait_for(watch.content.readline(), 10)
         with pytest.raises(ValueError):
             json.loads(garbled)
         assert garbled.startswith(b'{"type":"ADDED"')
-        await http.post(PVCS, json=claim("second"))
+        await http.post(PVCS, json=claim_body("second"))
         events = []
         while not events or events[-1]["object"]["metadata"]["name"] != "second":
             events += await read_events(watch, 1)  # whole JSON lines again
@@ -369,13 +358,11 @@ async def test_a_garbled_watch_line_is_not_json_and_the_next_one_is(
 
 
 async def test_snapshot_progression_seen_by_a_watch(
-    simulator: KubernetesSimulator, http: aiohttp.ClientSession
+    kubernetes_simulator: KubernetesSimulator, http: aiohttp.ClientSession
 ) -> None:
-    simulator.backend.seed(*bound_claim("data"))
+    kubernetes_simulator.backend.seed(*bound_claim("data"))
     async with http.get(f"{VS}?watch=1&timeoutSeconds=20") as watch:
-        await http.post(
-            VS, json={"metadata": {"name": "snap"}, "spec": {"source": {"persistentVolumeClaimName": "data"}}}
-        )
+        await http.post(VS, json=snapshot_body("snap", "data"))
         statuses = []
         while not (statuses and (statuses[-1] or {}).get("readyToUse")):
             (event,) = await read_events(watch, 1)

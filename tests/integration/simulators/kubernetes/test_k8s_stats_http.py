@@ -8,6 +8,7 @@ import json
 import aiohttp
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
+from tests.helpers.kubernetes import snapshot_body
 
 VS = "/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots"
 
@@ -19,17 +20,11 @@ async def stats_of(http: aiohttp.ClientSession) -> dict[str, object]:
 
 
 async def test_stats_count_requests_watches_and_readiness(
-    simulator: KubernetesSimulator, http: aiohttp.ClientSession
+    kubernetes_simulator: KubernetesSimulator, http: aiohttp.ClientSession
 ) -> None:
     await http.post("/_simulator/reset")  # counting starts here
-    simulator.backend.seed(*bound_claim("data"))
-    body = {
-        "apiVersion": "snapshot.storage.k8s.io/v1",
-        "kind": "VolumeSnapshot",
-        "metadata": {"name": "snap"},
-        "spec": {"source": {"persistentVolumeClaimName": "data"}},
-    }
-    async with http.post(VS, json=body) as created:
+    kubernetes_simulator.backend.seed(*bound_claim("data"))
+    async with http.post(VS, json=snapshot_body("snap", "data")) as created:
         assert created.status == 201
         uid = (await created.json())["metadata"]["uid"]
     async with http.get(f"{VS}?watch=true&timeoutSeconds=10") as watch:

@@ -20,18 +20,11 @@ REL = "/api/snapmirror/relationships"
 
 
 @pytest.fixture
-async def ontap() -> AsyncIterator[OntapSimulator]:
-    async with OntapSimulator(password="s3cret") as simulator:
-        simulator.backend.set_transfer_settings(duration=3600)
-        yield simulator
-
-
-@pytest.fixture
-async def http(ontap: OntapSimulator) -> AsyncIterator[aiohttp.ClientSession]:
-    context = ssl.create_default_context(cadata=ontap.ca_pem)
+async def http(slow_ontap: OntapSimulator) -> AsyncIterator[aiohttp.ClientSession]:
+    context = ssl.create_default_context(cadata=slow_ontap.ca_pem)
     async with aiohttp.ClientSession(
-        ontap.url,
-        headers=basic_auth(ontap.username, ontap.password),
+        slow_ontap.url,
+        headers=basic_auth(slow_ontap.username, slow_ontap.password),
         connector=aiohttp.TCPConnector(ssl=context),
     ) as session:
         yield session
@@ -43,11 +36,11 @@ async def call(http: aiohttp.ClientSession, method: str, path: str, **kwargs: An
         return response.status, response.headers, body
 
 
-async def test_bad_credentials_get_401_with_the_ontap_envelope(ontap: OntapSimulator) -> None:
-    context = ssl.create_default_context(cadata=ontap.ca_pem)
+async def test_bad_credentials_get_401_with_the_ontap_envelope(slow_ontap: OntapSimulator) -> None:
+    context = ssl.create_default_context(cadata=slow_ontap.ca_pem)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as anonymous:
-        for headers in ({}, basic_auth(ontap.username, "wrong"), {"Authorization": "Bearer x"}):
-            async with anonymous.get(ontap.url + "/api/cluster", headers=headers) as response:
+        for headers in ({}, basic_auth(slow_ontap.username, "wrong"), {"Authorization": "Bearer x"}):
+            async with anonymous.get(slow_ontap.url + "/api/cluster", headers=headers) as response:
                 assert response.status == 401
                 assert response.headers["WWW-Authenticate"].startswith("Basic")
                 assert response.content_type == "application/hal+json"
@@ -56,8 +49,8 @@ async def test_bad_credentials_get_401_with_the_ontap_envelope(ontap: OntapSimul
                 }
 
 
-async def test_cluster_and_svms(ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
-    ontap.backend.add_relationship("src:vol", "dst:vol", source_cluster="peer")
+async def test_cluster_and_svms(slow_ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
+    slow_ontap.backend.add_relationship("src:vol", "dst:vol", source_cluster="peer")
     status, headers, cluster = await call(http, "GET", "/api/cluster")
     assert status == 200
     assert headers["Content-Type"].startswith("application/hal+json")
@@ -67,8 +60,8 @@ async def test_cluster_and_svms(ontap: OntapSimulator, http: aiohttp.ClientSessi
     assert [svm["name"] for svm in svms["records"]] == ["dst"]  # the source SVM lives on the peer
 
 
-async def test_collection_queries(ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
-    rels = [ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}") for i in range(3)]
+async def test_collection_queries(slow_ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
+    rels = [slow_ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}") for i in range(3)]
     _, _, keys_only = await call(http, "GET", REL)
     assert keys_only["num_records"] == 3
     assert set(keys_only["records"][0]) == {"uuid", "_links"}
@@ -93,8 +86,10 @@ async def test_collection_queries(ontap: OntapSimulator, http: aiohttp.ClientSes
     assert rejected["error"]["code"] == "262179"
 
 
-async def test_transfer_lifecycle_on_the_wire(ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
-    rel = ontap.backend.add_relationship("src:vol", "dst:vol")
+async def test_transfer_lifecycle_on_the_wire(
+    slow_ontap: OntapSimulator, http: aiohttp.ClientSession
+) -> None:
+    rel = slow_ontap.backend.add_relationship("src:vol", "dst:vol")
     status, headers, body = await call(http, "POST", f"{REL}/{rel.uuid}/transfers", json={})
     assert status == 201
     assert body == {}
@@ -125,8 +120,8 @@ async def test_transfer_lifecycle_on_the_wire(ontap: OntapSimulator, http: aioht
     assert again["error"]["code"] == "13303849"
 
 
-async def test_return_records_and_bad_bodies(ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
-    rel = ontap.backend.add_relationship("src:vol", "dst:vol")
+async def test_return_records_and_bad_bodies(slow_ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
+    rel = slow_ontap.backend.add_relationship("src:vol", "dst:vol")
     path = f"{REL}/{rel.uuid}/transfers"
     status, _, bad = await call(http, "POST", path, json={"colour": "blue"})
     assert (status, bad["error"]["code"], bad["error"]["target"]) == (400, "262179", "colour")
@@ -145,18 +140,20 @@ async def test_return_records_and_bad_bodies(ontap: OntapSimulator, http: aiohtt
     assert body["records"][0]["throttle"] == 100
 
 
-async def test_relationship_patch_returns_a_job(ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
-    rel = ontap.backend.add_relationship("src:vol", "dst:vol")
+async def test_relationship_patch_returns_a_job(
+    slow_ontap: OntapSimulator, http: aiohttp.ClientSession
+) -> None:
+    rel = slow_ontap.backend.add_relationship("src:vol", "dst:vol")
     status, _, accepted = await call(http, "PATCH", f"{REL}/{rel.uuid}", json={"state": "paused"})
     assert status == 202
     href = accepted["job"]["_links"]["self"]["href"]
     _, _, job = await call(http, "GET", href, params={"fields": "message,state"})
     assert job["state"] == "success"
     assert set(job) == {"uuid", "message", "state", "_links"}
-    assert ontap.backend.get_relationship(rel.uuid).state == "paused"
+    assert slow_ontap.backend.get_relationship(rel.uuid).state == "paused"
 
 
-async def test_unknown_things(ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
+async def test_unknown_things(slow_ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
     status, _, missing = await call(http, "GET", f"{REL}/00000000-0000-0000-0000-000000000000")
     assert status == 404
     assert missing["error"] == {
@@ -172,16 +169,16 @@ async def test_unknown_things(ontap: OntapSimulator, http: aiohttp.ClientSession
     assert "error" in wrong
 
 
-async def test_faults(ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
-    ontap.backend.inject_fault("error", status=503, path="/api/cluster", times=1)
-    ontap.backend.inject_wait_and_retry("6619720")
+async def test_faults(slow_ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
+    slow_ontap.backend.inject_fault("error", status=503, path="/api/cluster", times=1)
+    slow_ontap.backend.inject_wait_and_retry("6619720")
     status, _, body = await call(http, "GET", "/api/cluster")
     assert status == 503
     assert body["error"]["code"] == "8"
     status, _, body = await call(http, "GET", "/api/cluster")
     assert (status, body["error"]["code"]) == (400, "6619720")
     # aiohttp itself resends an idempotent request once when a reused connection drops.
-    ontap.backend.inject_fault("drop", times=2)
+    slow_ontap.backend.inject_fault("drop", times=2)
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await call(http, "GET", "/api/cluster")
     status, _, _ = await call(http, "GET", "/api/cluster")
@@ -189,10 +186,11 @@ async def test_faults(ontap: OntapSimulator, http: aiohttp.ClientSession) -> Non
 
 
 async def test_a_garbled_answer_is_a_200_with_the_body_asked_for(
-    ontap: OntapSimulator, http: aiohttp.ClientSession
+    slow_ontap: OntapSimulator, http: aiohttp.ClientSession
 ) -> None:
     async with aiohttp.ClientSession(
-        ontap.url, connector=aiohttp.TCPConnector(ssl=ssl.create_default_context(cadata=ontap.ca_pem))
+        slow_ontap.url,
+        connector=aiohttp.TCPConnector(ssl=ssl.create_default_context(cadata=slow_ontap.ca_pem)),
     ) as anonymous:
         for fault in ({"kind": "garble", "path": REL}, {"kind": "garble", "body": "<html>login</html>"}):
             async with anonymous.post("/_simulator/faults", json=fault) as response:
@@ -205,10 +203,11 @@ async def test_a_garbled_answer_is_a_200_with_the_body_asked_for(
     assert (status, body["num_records"]) == (200, 0)  # the faults are spent
 
 
-async def test_control_api(ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
+async def test_control_api(slow_ontap: OntapSimulator, http: aiohttp.ClientSession) -> None:
     control = "/_simulator"
     async with aiohttp.ClientSession(
-        ontap.url, connector=aiohttp.TCPConnector(ssl=ssl.create_default_context(cadata=ontap.ca_pem))
+        slow_ontap.url,
+        connector=aiohttp.TCPConnector(ssl=ssl.create_default_context(cadata=slow_ontap.ca_pem)),
     ) as anonymous:  # the control API needs no credentials
 
         async def send(method: str, path: str, body: Any = None) -> Any:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from k8s_cluster import Cluster
+
+from tests.helpers.kubernetes import SteppedKubernetes
 
 
 @pytest.fixture
-def cluster() -> Cluster:
-    return Cluster()
+def stepped() -> SteppedKubernetes:
+    """A backend and its controllers, stepped by the test."""
+    return SteppedKubernetes()

@@ -11,19 +11,9 @@ from netapp_dataops_airflow.simulators.kubernetes.selectors import (
     LabelSelector,
     parse_label_selector,
 )
+from tests.helpers.kubernetes import claim_body, snapshot_body
 
 MERGE = "application/merge-patch+json"
-
-
-def claim(name: str = "data", **metadata: object) -> dict[str, object]:
-    return {
-        "metadata": {"name": name, **metadata},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
-    }
-
-
-def snapshot(name: str = "snap", pvc: str = "data") -> dict[str, object]:
-    return {"metadata": {"name": name}, "spec": {"source": {"persistentVolumeClaimName": pvc}}}
 
 
 def error_of(call: object, *args: object, **kwargs: object) -> ApiError:
@@ -50,7 +40,9 @@ def test_default_seed(backend: KubernetesBackend) -> None:
 
 
 def test_create_sets_server_metadata_and_admission(backend: KubernetesBackend) -> None:
-    created = backend.create(kinds.PVCS, "default", {**claim(), "status": {"phase": "Bound"}})
+    body = claim_body("data")
+    del body["apiVersion"], body["kind"]  # the server fills them in
+    created = backend.create(kinds.PVCS, "default", {**body, "status": {"phase": "Bound"}})
     meta = created["metadata"]
     assert meta["namespace"] == "default"
     assert meta["generation"] == 1
@@ -65,31 +57,35 @@ def test_create_sets_server_metadata_and_admission(backend: KubernetesBackend) -
 
 
 def test_custom_resource_create_drops_status(backend: KubernetesBackend) -> None:
-    created = backend.create(kinds.SNAPSHOTS, "default", {**snapshot(), "status": {"readyToUse": True}})
+    created = backend.create(
+        kinds.SNAPSHOTS, "default", {**snapshot_body("snap", "data"), "status": {"readyToUse": True}}
+    )
     assert "status" not in created
 
 
 def test_generate_name_and_dry_run(backend: KubernetesBackend) -> None:
-    created = backend.create(kinds.PVCS, "default", claim("", generateName="gen-"))
+    body = claim_body("")
+    body["metadata"]["generateName"] = "gen-"
+    created = backend.create(kinds.PVCS, "default", body)
     assert created["metadata"]["name"].startswith("gen-")
     assert len(created["metadata"]["name"]) == len("gen-") + 5
     before = backend.resource_version
-    backend.create(kinds.PVCS, "default", claim("dry"), dry_run=True)
+    backend.create(kinds.PVCS, "default", claim_body("dry"), dry_run=True)
     assert backend.resource_version == before
     assert backend.find(kinds.PVCS, "default", "dry") is None
 
 
 def test_create_errors(backend: KubernetesBackend) -> None:
-    backend.create(kinds.PVCS, "default", claim())
-    duplicate = error_of(backend.create, kinds.PVCS, "default", claim())
+    backend.create(kinds.PVCS, "default", claim_body("data"))
+    duplicate = error_of(backend.create, kinds.PVCS, "default", claim_body("data"))
     assert (duplicate.code, duplicate.reason, duplicate.message) == (
         409,
         "AlreadyExists",
         'persistentvolumeclaims "data" already exists',
     )
-    missing_ns = error_of(backend.create, kinds.PVCS, "nope", claim())
+    missing_ns = error_of(backend.create, kinds.PVCS, "nope", claim_body("data"))
     assert (missing_ns.code, missing_ns.message) == (404, 'namespaces "nope" not found')
-    mismatch = error_of(backend.create, kinds.PVCS, "default", claim("x", namespace="kube-system"))
+    mismatch = error_of(backend.create, kinds.PVCS, "default", claim_body("x", namespace="kube-system"))
     assert mismatch.code == 400
     assert (
         mismatch.message
@@ -104,7 +100,7 @@ def test_not_found_messages_use_qualified_resource(backend: KubernetesBackend) -
 
 
 def test_update_optimistic_concurrency(backend: KubernetesBackend) -> None:
-    created = backend.create(kinds.PVCS, "default", claim())
+    created = backend.create(kinds.PVCS, "default", claim_body("data"))
     created["metadata"]["labels"] = {"a": "b"}
     updated = backend.update(kinds.PVCS, "default", "data", created)
     assert updated["metadata"]["labels"] == {"a": "b"}
@@ -115,14 +111,14 @@ def test_update_optimistic_concurrency(backend: KubernetesBackend) -> None:
 
 
 def test_custom_resource_update_requires_resource_version(backend: KubernetesBackend) -> None:
-    backend.create(kinds.SNAPSHOTS, "default", snapshot())
-    error = error_of(backend.update, kinds.SNAPSHOTS, "default", "snap", snapshot())
+    backend.create(kinds.SNAPSHOTS, "default", snapshot_body("snap", "data"))
+    error = error_of(backend.update, kinds.SNAPSHOTS, "default", "snap", snapshot_body("snap", "data"))
     assert error.code == 422
     assert "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update" in error.message
 
 
 def test_status_subresource_separates_spec_and_status(backend: KubernetesBackend) -> None:
-    created = backend.create(kinds.SNAPSHOTS, "default", snapshot())
+    created = backend.create(kinds.SNAPSHOTS, "default", snapshot_body("snap", "data"))
     body = {
         **created,
         "spec": {"source": {"persistentVolumeClaimName": "other"}},
@@ -136,7 +132,7 @@ def test_status_subresource_separates_spec_and_status(backend: KubernetesBackend
 
 
 def test_generation_counts_spec_changes_only(backend: KubernetesBackend) -> None:
-    backend.create(kinds.SNAPSHOTS, "default", snapshot())
+    backend.create(kinds.SNAPSHOTS, "default", snapshot_body("snap", "data"))
     labelled, _ = backend.patch(
         kinds.SNAPSHOTS, "default", "snap", MERGE, b'{"metadata":{"labels":{"a":"b"}}}'
     )
@@ -148,7 +144,7 @@ def test_generation_counts_spec_changes_only(backend: KubernetesBackend) -> None
 
 
 def test_patch_content_types(backend: KubernetesBackend) -> None:
-    backend.create(kinds.SNAPSHOTS, "default", snapshot())
+    backend.create(kinds.SNAPSHOTS, "default", snapshot_body("snap", "data"))
     strategic = error_of(
         backend.patch, kinds.SNAPSHOTS, "default", "snap", "application/strategic-merge-patch+json", b"{}"
     )
@@ -183,7 +179,7 @@ def test_server_side_apply_creates_if_absent(backend: KubernetesBackend) -> None
 
 
 def test_delete_with_finalizers(backend: KubernetesBackend) -> None:
-    backend.create(kinds.PVCS, "default", claim())
+    backend.create(kinds.PVCS, "default", claim_body("data"))
     marked = backend.delete(kinds.PVCS, "default", "data")
     assert marked["metadata"]["deletionTimestamp"]
     assert marked["metadata"]["deletionGracePeriodSeconds"] == 0
@@ -198,14 +194,14 @@ def test_delete_with_finalizers(backend: KubernetesBackend) -> None:
 
 
 def test_delete_preconditions(backend: KubernetesBackend) -> None:
-    backend.create(kinds.SNAPSHOTS, "default", snapshot())
+    backend.create(kinds.SNAPSHOTS, "default", snapshot_body("snap", "data"))
     error = error_of(backend.delete, kinds.SNAPSHOTS, "default", "snap", {"preconditions": {"uid": "other"}})
     assert error.code == 409
 
 
 def test_list_selectors_and_pagination(backend: KubernetesBackend) -> None:
     for index in range(5):
-        backend.create(kinds.PVCS, "default", claim(f"c{index}", labels={"n": str(index % 2)}))
+        backend.create(kinds.PVCS, "default", claim_body(f"c{index}", labels={"n": str(index % 2)}))
     items, rv, token = backend.list_objects(kinds.PVCS, "default", parse_label_selector("n=1"))
     assert [i["metadata"]["name"] for i in items] == ["c1", "c3"]
     assert rv == str(backend.resource_version)
@@ -220,9 +216,9 @@ def test_list_selectors_and_pagination(backend: KubernetesBackend) -> None:
 
 def test_expired_continue_token(backend: KubernetesBackend) -> None:
     for index in range(3):
-        backend.create(kinds.PVCS, "default", claim(f"c{index}"))
+        backend.create(kinds.PVCS, "default", claim_body(f"c{index}"))
     _, _, token = backend.list_objects(kinds.PVCS, None, limit=1)
-    backend.create(kinds.PVCS, "default", claim("later"))
+    backend.create(kinds.PVCS, "default", claim_body("later"))
     backend.compact()
     error = error_of(backend.list_objects, kinds.PVCS, None, limit=1, continue_token=token)
     assert error.code == 410
@@ -232,7 +228,7 @@ def test_expired_continue_token(backend: KubernetesBackend) -> None:
 async def test_watch_initial_replay_and_expiry(backend: KubernetesBackend) -> None:
     loop = asyncio.get_running_loop()
     start = str(backend.resource_version)
-    backend.create(kinds.PVCS, "default", claim("a"))
+    backend.create(kinds.PVCS, "default", claim_body("a"))
     initial, watcher = backend.watch(kinds.PVCS, "default", None, LabelSelector(), FieldSelector(), loop)
     assert [(t, o["metadata"]["name"]) for t, o in initial] == [("ADDED", "a")]
     backend.patch(kinds.PVCS, "default", "a", MERGE, b'{"metadata":{"labels":{"x":"y"}}}')
@@ -252,7 +248,7 @@ async def test_watch_initial_replay_and_expiry(backend: KubernetesBackend) -> No
 
 async def test_watch_selector_transitions(backend: KubernetesBackend) -> None:
     loop = asyncio.get_running_loop()
-    backend.create(kinds.PVCS, "default", claim("a"))
+    backend.create(kinds.PVCS, "default", claim_body("a"))
     _, watcher = backend.watch(
         kinds.PVCS, "default", None, parse_label_selector("x=y"), FieldSelector(), loop
     )
@@ -271,7 +267,7 @@ def test_history_is_bounded() -> None:
     backend = KubernetesBackend(history_size=3)
     start = str(backend.resource_version)
     for index in range(4):
-        backend.create(kinds.PVCS, "default", claim(f"c{index}"))
+        backend.create(kinds.PVCS, "default", claim_body(f"c{index}"))
     loop = asyncio.new_event_loop()
     try:
         assert (

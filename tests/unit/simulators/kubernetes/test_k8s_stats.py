@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import time
 
-from k8s_cluster import Cluster
-
 from netapp_dataops_airflow.simulators.kubernetes import bound_claim, kinds
 from netapp_dataops_airflow.simulators.kubernetes.stats import ServerStats, verb_of
-
-
-def snapshot(name: str) -> dict[str, object]:
-    return {
-        "apiVersion": "snapshot.storage.k8s.io/v1",
-        "kind": "VolumeSnapshot",
-        "metadata": {"name": name},
-        "spec": {"source": {"persistentVolumeClaimName": "data"}},
-    }
+from tests.helpers.kubernetes import SteppedKubernetes, snapshot_body
 
 
 def test_verbs_follow_kubernetes_naming() -> None:
@@ -71,12 +61,12 @@ def test_open_watches_are_counted_per_resource_or_in_all() -> None:
 
 
 def test_a_snapshot_becoming_ready_is_timed_once_at_commit() -> None:
-    cluster = Cluster()
-    backend = cluster.backend
+    stepped = SteppedKubernetes()
+    backend = stepped.backend
     backend.seed(*bound_claim("data"))
     before = time.time()
-    created = backend.create(kinds.SNAPSHOTS, "default", snapshot("snap"))
-    cluster.settle()
+    created = backend.create(kinds.SNAPSHOTS, "default", snapshot_body("snap", "data"))
+    stepped.settle()
 
     assert dig_ready(backend.get(kinds.SNAPSHOTS, "default", "snap"))
     ready = backend.stats.to_json()["ready"]
@@ -109,10 +99,10 @@ def test_the_first_event_carrying_readiness_is_timed_as_sent() -> None:
 
 
 def test_reset_clears_the_counters() -> None:
-    cluster = Cluster()
-    cluster.backend.stats.record_request("GET", kinds.PVCS, named=False, watch=False)
-    cluster.backend.reset()
-    assert cluster.backend.stats.to_json()["requests"]["total"] == 0
+    stepped = SteppedKubernetes()
+    stepped.backend.stats.record_request("GET", kinds.PVCS, named=False, watch=False)
+    stepped.backend.reset()
+    assert stepped.backend.stats.to_json()["requests"]["total"] == 0
 
 
 def dig_ready(obj: dict[str, object]) -> bool:

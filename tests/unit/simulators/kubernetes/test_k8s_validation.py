@@ -3,6 +3,7 @@ import pytest
 from netapp_dataops_airflow.simulators.kubernetes import kinds
 from netapp_dataops_airflow.simulators.kubernetes.errors import ApiError
 from netapp_dataops_airflow.simulators.kubernetes.validation import validate
+from tests.helpers.kubernetes import claim_body, snapshot_body
 
 
 def invalid(kind: kinds.Kind, obj: dict[str, object], old: dict[str, object] | None = None) -> ApiError:
@@ -13,13 +14,8 @@ def invalid(kind: kinds.Kind, obj: dict[str, object], old: dict[str, object] | N
     return caught.value
 
 
-def pvc(name: str = "data", **spec: object) -> dict[str, object]:
-    base = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
-    return {"metadata": {"name": name}, "spec": {**base, **spec}}
-
-
 def test_subdomain_name_message_is_the_apiservers() -> None:
-    error = invalid(kinds.PVCS, pvc("Bad_Name"))
+    error = invalid(kinds.PVCS, claim_body("Bad_Name"))
     assert error.message == (
         'PersistentVolumeClaim "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase '
         "RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
@@ -33,22 +29,20 @@ def test_subdomain_name_message_is_the_apiservers() -> None:
 
 
 def test_dotted_names_are_valid_subdomains_but_not_namespace_labels() -> None:
-    validate(kinds.PVCS, pvc("ntap-dsutil.for-clone.20261124211350"))
+    validate(kinds.PVCS, claim_body("ntap-dsutil.for-clone.20261124211350"))
     error = invalid(kinds.NAMESPACES, {"metadata": {"name": "a.b"}})
     assert "RFC 1123 label" in error.message
 
 
 def test_name_length_limits() -> None:
-    assert "no more than 253 characters" in invalid(kinds.PVCS, pvc("a" * 254)).message
+    assert "no more than 253 characters" in invalid(kinds.PVCS, claim_body("a" * 254)).message
 
 
 def test_labels_and_annotations_syntax() -> None:
-    error = invalid(
-        kinds.PVCS, {**pvc(), "metadata": {"name": "x", "labels": {"bad key": "v", "k": "bad value"}}}
-    )
+    error = invalid(kinds.PVCS, claim_body("x", labels={"bad key": "v", "k": "bad value"}))
     fields = [c["field"] for c in error.details["causes"]]  # type: ignore[index]
     assert fields == ["metadata.labels", "metadata.labels"]
-    error = invalid(kinds.PVCS, {**pvc(), "metadata": {"name": "x", "annotations": {"-bad": "v"}}})
+    error = invalid(kinds.PVCS, claim_body("x", annotations={"-bad": "v"}))
     assert "metadata.annotations" in error.message
 
 
@@ -62,11 +56,11 @@ def test_pvc_required_fields() -> None:
 
 
 def test_pvc_spec_is_immutable_except_requests_of_bound_claims() -> None:
-    old = {**pvc(), "status": {"phase": "Bound"}}
-    error = invalid(kinds.PVCS, pvc(accessModes=["ReadWriteMany"]), old)
+    old = {**claim_body("data"), "status": {"phase": "Bound"}}
+    error = invalid(kinds.PVCS, claim_body("data", access_modes=["ReadWriteMany"]), old)
     assert "spec is immutable after creation" in error.message
-    validate(kinds.PVCS, pvc(resources={"requests": {"storage": "2Gi"}}), old)
-    validate(kinds.PVCS, pvc(volumeName="pvc-1"), old)  # the binder fills volumeName once
+    validate(kinds.PVCS, claim_body("data", resources={"requests": {"storage": "2Gi"}}), old)
+    validate(kinds.PVCS, claim_body("data", volumeName="pvc-1"), old)  # the binder fills volumeName once
 
 
 def test_volume_snapshot_cel_rules() -> None:
@@ -77,13 +71,9 @@ def test_volume_snapshot_cel_rules() -> None:
         "one of volumeSnapshotContentName and persistentVolumeClaimName must be set"
     )
     assert "spec: Required value" in invalid(kinds.SNAPSHOTS, {"metadata": {"name": "s"}}).message
-    empty_class = {"source": {"persistentVolumeClaimName": "p"}, "volumeSnapshotClassName": ""}
-    assert (
-        "must not be the empty string"
-        in invalid(kinds.SNAPSHOTS, {"metadata": {"name": "s"}, "spec": empty_class}).message
-    )
-    old = {"metadata": {"name": "s"}, "spec": {"source": {"persistentVolumeClaimName": "p"}}}
-    new = {"metadata": {"name": "s"}, "spec": {"source": {"persistentVolumeClaimName": "q"}}}
+    empty_class = snapshot_body("s", "p", snapshot_class="")
+    assert "must not be the empty string" in invalid(kinds.SNAPSHOTS, empty_class).message
+    old, new = snapshot_body("s", "p"), snapshot_body("s", "q")
     assert "persistentVolumeClaimName is immutable" in invalid(kinds.SNAPSHOTS, new, old).message
 
 

@@ -1,16 +1,11 @@
-"""Helpers for the Kubernetes fidelity tests: manifests, a kubectl runner, polling.
-
-Kept out of ``conftest.py`` so test modules can import them by a name no other directory uses.
-"""
+"""A kubectl binary run with a private HOME, for the fidelity tests; long-running ones read line by line."""
 
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,63 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-# Generous limits for waiting on the simulator: they only bound a hung run, they never time anything.
-WAIT_SECONDS = 60
-NAMESPACE = "default"
-SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
-SNAPSHOT_VERSION = "v1"
-# The class name netapp-dataops-k8s assumes; the simulator serves it as Trident's snapshot class.
-SNAPSHOT_CLASS = "csi-snapclass"
-# Keyword arguments naming the namespace's VolumeSnapshots for the clients' custom-object APIs.
-VS_ARGS = {
-    "group": SNAPSHOT_GROUP,
-    "version": SNAPSHOT_VERSION,
-    "namespace": NAMESPACE,
-    "plural": "volumesnapshots",
-}
-
-
-def pvc(
-    name: str,
-    size: str = "1Gi",
-    *,
-    labels: dict[str, str] | None = None,
-    snapshot: str | None = None,
-    access_mode: str = "ReadWriteOnce",
-) -> dict[str, Any]:
-    """A PersistentVolumeClaim of the default StorageClass, optionally restored from a snapshot."""
-    spec: dict[str, Any] = {"accessModes": [access_mode], "resources": {"requests": {"storage": size}}}
-    if snapshot is not None:
-        spec["dataSource"] = {"apiGroup": SNAPSHOT_GROUP, "kind": "VolumeSnapshot", "name": snapshot}
-    metadata: dict[str, Any] = {"name": name}
-    if labels:
-        metadata["labels"] = labels
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata, "spec": spec}
-
-
-def volume_snapshot(name: str, source_pvc: str, *, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    """A dynamic VolumeSnapshot of ``source_pvc``."""
-    metadata: dict[str, Any] = {"name": name}
-    if labels:
-        metadata["labels"] = labels
-    return {
-        "apiVersion": f"{SNAPSHOT_GROUP}/{SNAPSHOT_VERSION}",
-        "kind": "VolumeSnapshot",
-        "metadata": metadata,
-        "spec": {
-            "volumeSnapshotClassName": SNAPSHOT_CLASS,
-            "source": {"persistentVolumeClaimName": source_pvc},
-        },
-    }
-
-
-def describe_run(result: subprocess.CompletedProcess[str]) -> str:
-    """Render a finished command for an assertion message."""
-    return (
-        f"$ {' '.join(map(str, result.args))}\n"
-        f"exit status {result.returncode}\n"
-        f"--- stdout ---\n{result.stdout}--- stderr ---\n{result.stderr}"
-    )
+from tests.helpers.processes import describe_run, private_env
+from tests.helpers.waiting import WAIT_SECONDS
 
 
 class LineReader:
@@ -121,11 +61,7 @@ class Kubectl:
 
     @property
     def env(self) -> dict[str, str]:
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.home),
-            "KUBECONFIG": str(self.kubeconfig),
-        }
+        return private_env(self.home, KUBECONFIG=str(self.kubeconfig))
 
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         """Run kubectl; with ``ok`` (default) fail the test unless it exits 0, else expect a failure."""
@@ -177,15 +113,3 @@ class Kubectl:
             for pipe in (process.stdout, process.stderr):
                 if pipe is not None:
                     pipe.close()
-
-
-def poll(read: Callable[[], Any], done: Callable[[Any], bool], what: str) -> Any:
-    """Call ``read`` until ``done(result)``; fail after ``WAIT_SECONDS`` (a hang guard, not a timing)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        result = read()
-        if done(result):
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}; last seen: {result!r}")
-        time.sleep(0.05)

@@ -1,0 +1,58 @@
+"""Other programs the fidelity tests run: in a clean environment, and described when they fail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def private_env(home: Path, **variables: str) -> dict[str, str]:
+    """An environment of the caller's ``PATH``, ``home`` as ``HOME`` and ``variables``, and nothing else.
+
+    Nothing is inherited: no in-cluster hints (``KUBERNETES_SERVICE_HOST``), no ``KUBECONFIG`` or
+    credentials of the machine.
+    """
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), **variables}
+
+
+def toolkit_python() -> str:
+    """The interpreter of the NetApp DataOps toolkits' own virtualenv; skip the test without one."""
+    python = os.environ.get("NETAPP_TOOLKIT_PYTHON")
+    if not python:
+        pytest.skip("NETAPP_TOOLKIT_PYTHON is unset: `nox -s fidelity` points it at the toolkits' venv")
+    return python
+
+
+def run_toolkit(
+    script: Path, *args: str, home: Path, timeout: float, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` under the toolkits' interpreter in ``home`` and :func:`private_env`; never raise.
+
+    The test is skipped without that interpreter, and fails (with the output so far) if the script
+    outlives ``timeout`` seconds: the toolkits poll forever on what never becomes ready.
+    """
+    command = [toolkit_python(), str(script), *args]
+    try:
+        return subprocess.run(
+            command,
+            env=private_env(home, **variables),
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as hung:
+        pytest.fail(f"{script.name} hung:\nstdout: {hung.stdout!r}\nstderr: {hung.stderr!r}")
+
+
+def describe_run(result: subprocess.CompletedProcess[str]) -> str:
+    """Render a finished command for an assertion message."""
+    return (
+        f"$ {' '.join(map(str, result.args))}\n"
+        f"exit status {result.returncode}\n"
+        f"--- stdout ---\n{result.stdout}--- stderr ---\n{result.stderr}"
+    )
