@@ -7,12 +7,8 @@ Airflow's home for the session.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import pytest
-
-if TYPE_CHECKING:
-    from airflow_side import SupervisorStub
 
 # --- simulators: fixtures from the public pytest plugin (kubernetes_simulator, kubeconfig_path) ---
 pytest_plugins = ["netapp_dataops_airflow.testing"]
@@ -21,6 +17,8 @@ pytest_plugins = ["netapp_dataops_airflow.testing"]
 # A test during which an event loop reported an exception nobody handled fails (tests/loop_reports.py);
 # pytester runs inner pytest sessions, for tests of the plugins.
 pytest_plugins += ["loop_reports", "pytester"]
+# What the tests share, by subject, is the package tests.helpers; its fixtures are registered here.
+pytest_plugins += ["tests.helpers.fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -35,14 +33,3 @@ def pytest_configure(config: pytest.Config) -> None:
             "filterwarnings",
             "ignore:unclosed transport <asyncio.sslproto._SSLProtocolTransport:ResourceWarning",
         )
-
-
-@pytest.fixture
-def supervisor(monkeypatch: pytest.MonkeyPatch) -> SupervisorStub:
-    """Airflow's supervisor channel as a triggerer has it, answering task states (see airflow_side)."""
-    from airflow.sdk.execution_time import task_runner
-    from airflow_side import SupervisorStub
-
-    stub = SupervisorStub()
-    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", stub, raising=False)
-    return stub

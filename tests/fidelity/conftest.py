@@ -17,7 +17,6 @@ import kubernetes
 import pytest
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
-from tests.helpers.fixtures import slow_ontap as slow_ontap
 from tests.helpers.kubectl import Kubectl
 
 SYSTEM_KUBECTL = Path("/usr/bin/kubectl")
