@@ -66,3 +66,10 @@ class OperationFailedError(NetAppDataOpsError):
 
 class DeadlineExceededError(NetAppDataOpsError):
     """The operation did not finish before its deadline."""
+
+
+class SshError(ApiError):
+    """An SSH connection or command failed; ``status`` is 401 when the credentials were refused.
+
+    The 401 lets the triggers read the connection again once, as for a refused HTTP request.
+    """
