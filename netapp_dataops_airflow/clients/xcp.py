@@ -23,6 +23,7 @@ import re
 import shlex
 from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncssh
@@ -80,6 +81,7 @@ class SshTarget:
     username: str
     password: str | None = field(default=None, repr=False)
     private_key: str | None = field(default=None, repr=False)
+    key_file: str | None = None
     passphrase: str | None = field(default=None, repr=False)
     host_key: str | None = None
     verify_host_key: bool = True
@@ -97,19 +99,27 @@ class SshTarget:
 
     def fingerprint(self) -> str:
         """Return a hash of the credentials: a changed key or password replaces the shared connection."""
-        secrets = f"{self.password}\0{self.private_key}\0{self.passphrase}\0{self.look_for_keys}"
+        secrets = (
+            f"{self.password}\0{self.private_key}\0{self.key_file}\0{self.passphrase}\0{self.look_for_keys}"
+        )
         return hashlib.sha256(secrets.encode()).hexdigest()
 
-    def options(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`asyncssh.connect` (secrets inside: never log them)."""
+    async def options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`asyncssh.connect` (secrets inside: never log them).
+
+        A ``key_file`` is read in a thread, so the triggerer's event loop never waits on the disk.
+        """
         known_hosts: Any = ()  # () reads ~/.ssh/known_hosts
         if not self.verify_host_key:
             known_hosts = None
         elif self.host_key is not None:
             known_hosts = ([asyncssh.import_public_key(self.host_key)], [], [])
         client_keys: Any = None
-        if self.private_key is not None:
-            client_keys = [asyncssh.import_private_key(self.private_key, self.passphrase)]
+        private_key = self.private_key
+        if private_key is None and self.key_file is not None:
+            private_key = await asyncio.to_thread(_read_key_file, self.conn_id, self.key_file)
+        if private_key is not None:
+            client_keys = [asyncssh.import_private_key(private_key, self.passphrase)]
         elif self.password is None and self.look_for_keys:
             client_keys = ()  # the user's own keys and agent, as the SSH provider does
         return {
@@ -123,6 +133,17 @@ class SshTarget:
             "connect_timeout": self.connect_timeout,
             "keepalive_interval": 30,
         }
+
+
+def _read_key_file(conn_id: str, path: str) -> str:
+    try:
+        return Path(path).expanduser().read_text()
+    except OSError as exc:
+        raise SshError(
+            f"connection {conn_id!r}: 'key_file' cannot be read ({exc.strerror}); put the key in the "
+            "private_key extra instead, or make the file readable by the Airflow user",
+            reason="key",
+        ) from None
 
 
 def check_run_root(value: Any) -> str:
@@ -206,7 +227,7 @@ class XcpHost:
                 return self._connection[0]
             client = _Client()
             try:
-                options = self.target.options()
+                options = await self.target.options()
                 connection = await asyncssh.connect(client_factory=lambda: client, **options)
             except (asyncssh.Error, OSError, asyncio.TimeoutError, ValueError) as exc:
                 raise _connect_error(self.target, exc) from None
