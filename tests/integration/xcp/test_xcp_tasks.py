@@ -46,8 +46,7 @@ def start(op: XcpOperator, context: dict[str, Any]) -> Any:
     """Run ``execute``: it defers (``None``), or returns the result of a run that ended before."""
     try:
         return op.execute(context)
-    except TaskDeferred as deferred:
-        assert isinstance(deferred.trigger, XcpRunTrigger)
+    except TaskDeferred:
         return None
 
 
@@ -238,7 +237,7 @@ def test_a_second_sync_is_refused_while_one_runs(xcp_host: XcpHost) -> None:
         sync.execute(task_context(MemoryStateStore(), task_id="sync1"))
     second = operator(xcp_host, operation="sync", index="idx1")
     second.task_id = "sync2"
-    with pytest.raises(InvalidInputError, match="another xcp sync .* is running"):
+    with pytest.raises(InvalidInputError, match=r"another xcp sync .* is running"):
         second.execute(task_context(MemoryStateStore(), task_id="sync2"))
     for pid in xcp_pids(xcp_host):
         if process_group_alive(pid):
