@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from xcp_testkit import CONN_ID, SSHD, SSHD_MISSING, Sshd, XcpHost, make_host, start_sshd
+
+from netapp_dataops_airflow.simulators.xcp.host import SimulatedXcpHost
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +28,11 @@ def xcp_host(sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Xcp
     host = make_host(sshd, tmp_path)
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", host.connection_env())
     return host
+
+
+@pytest.fixture
+def embedded_xcp_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatedXcpHost]:
+    """A simulated XCP host behind the embedded asyncssh server (no sshd), as connection ``xcp_sim``."""
+    with SimulatedXcpHost(tmp_path / "xcp-host", progress_interval=0.2) as host:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(host.connection()))
+        yield host
