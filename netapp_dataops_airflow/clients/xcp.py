@@ -45,6 +45,10 @@ from netapp_dataops_airflow.clients.xcp_remote import (
 from netapp_dataops_airflow.exceptions import InvalidInputError, NetAppDataOpsError, SshError
 
 log = logging.getLogger(__name__)
+# asyncssh logs every connection, channel and command at INFO: in a triggerer that is a dozen lines
+# per poll in the task logs. Quiet it unless the application chose a level for it.
+if logging.getLogger("asyncssh").level == logging.NOTSET:
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 #: The shortest poll interval accepted, in seconds: one status command serves every run on a host.
 MIN_POLL_INTERVAL = 1.0

@@ -20,6 +20,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--progress-interval", type=float, default=5.0, help="seconds between progress lines")
     parser.add_argument("--bytes-per-second", type=int, default=0, help="copy speed (default: unlimited)")
+    parser.add_argument(
+        "--stats-file", default=None, help="keep the SSH connections and commands served so far here (JSON)"
+    )
+
+
+def _write_stats(path: Path, host: SimulatedXcpHost) -> None:
+    """Replace the stats file atomically: a reader never sees half of it."""
+    stats = {"connections": host.server.connections, "commands": host.server.commands}
+    path.with_suffix(".tmp").write_text(json.dumps(stats))
+    path.with_suffix(".tmp").replace(path)
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -37,6 +47,9 @@ async def serve(args: argparse.Namespace) -> None:
         print(f"  exports:  {host.config.root}/<server>/<export>  (server:/export)", flush=True)
         print(f"  runs:     {host.runs}", flush=True)
         print(f"  AIRFLOW_CONN_XCP_SIM='{json.dumps(host.connection())}'", flush=True)
-        await asyncio.Event().wait()
+        while True:
+            if args.stats_file:
+                _write_stats(Path(args.stats_file), host)
+            await asyncio.sleep(0.2)
     finally:
         await host.server.stop()
