@@ -42,7 +42,7 @@ from netapp_dataops_airflow.clients.xcp_remote import (
     parse_status,
     status_script,
 )
-from netapp_dataops_airflow.exceptions import InvalidInputError, NetAppDataOpsError, SshError
+from netapp_dataops_airflow.exceptions import HostBusyError, InvalidInputError, NetAppDataOpsError, SshError
 
 log = logging.getLogger(__name__)
 # asyncssh logs every connection, channel and command at INFO: in a triggerer that is a dozen lines
@@ -316,8 +316,8 @@ async def launch(
 ) -> Launch:
     """Start ``xcp_path argv`` detached in its run directory, or adopt the run found there.
 
-    :raises InvalidInputError: the run directory holds another command (not this run), or another
-        sync runs on the host.
+    :raises InvalidInputError: the run directory holds another command (not this run).
+    :raises HostBusyError: another sync runs on the host (``operation`` is ``sync``).
     """
     directory = run_dir(run_root, run_id)
     command = [xcp_path, *argv]
@@ -338,9 +338,10 @@ async def launch(
         return Launch(directory, True, pid)
     if first[0] == SYNC_BUSY:
         other = first[1] if len(first) > 1 else "?"
-        raise InvalidInputError(
+        raise HostBusyError(
             f"another xcp sync (run {other}) is running on {host.target.host}; XCP does not support two "
-            "syncs on one host at once: retry when it has ended"
+            "syncs on one host at once: retry when it has ended, or let the task wait (on_sync_busy='wait')",
+            run_id=other,
         )
     if first[0] == EXISTS:
         found = lines[1] if len(lines) > 1 else ""

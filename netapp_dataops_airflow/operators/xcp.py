@@ -19,7 +19,8 @@ whole copy, and the copy dies with the session. Here:
 At the deadline, or when the task is marked failed while it waits (``cancel_on_kill``), the run's
 process group gets TERM, then KILL after ``kill_grace`` seconds; a run that passed meanwhile is the
 result. Two ``sync`` runs are never started at once on a host (XCP does not support it): the
-second fails saying which run holds the host.
+second fails saying which run holds the host, or with ``on_sync_busy="wait"`` waits for that run
+in the triggerer (watching it, never stopping it) and then starts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.sdk import Context
 
@@ -47,7 +48,13 @@ from netapp_dataops_airflow.clients.xcp import (
 )
 from netapp_dataops_airflow.clients.xcp_argv import XcpCommand, check_index_name
 from netapp_dataops_airflow.clients.xcp_remote import RunStatus
-from netapp_dataops_airflow.exceptions import InvalidInputError, OperationFailedError
+from netapp_dataops_airflow.exceptions import (
+    DeadlineExceededError,
+    HostBusyError,
+    InvalidInputError,
+    NetAppDataOpsError,
+    OperationFailedError,
+)
 from netapp_dataops_airflow.hooks.xcp import XcpHook
 from netapp_dataops_airflow.operators.base import NetAppOperator
 from netapp_dataops_airflow.triggers.xcp import DEFAULT_POLL_INTERVAL, XcpRunTrigger, outcome, run_result
@@ -90,6 +97,9 @@ class XcpOperator(NetAppOperator):
     :param run_root: where run directories live on the host (relative: under the login's home).
     :param poll_interval: seconds between status polls (at least 1); waits on one host share one.
     :param kill_grace: seconds between TERM and KILL when the run is stopped.
+    :param on_sync_busy: when another ``sync`` runs on the host: ``"fail"`` the task at once, or
+        ``"wait"`` for that run to end in the triggerer (the other run is only watched, never
+        stopped), then start this one.
     """
 
     template_fields: Sequence[str] = (
@@ -117,6 +127,7 @@ class XcpOperator(NetAppOperator):
         run_root: str = DEFAULT_RUN_ROOT,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         kill_grace: float = KILL_GRACE,
+        on_sync_busy: str = "fail",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -132,6 +143,7 @@ class XcpOperator(NetAppOperator):
         self.run_root = run_root
         self.poll_interval = poll_interval
         self.kill_grace = kill_grace
+        self.on_sync_busy = on_sync_busy
 
     def _command(self, identity: tuple[str, str, str, int], generation: int) -> XcpCommand:
         index = self.index
@@ -163,6 +175,8 @@ class XcpOperator(NetAppOperator):
             raise InvalidInputError(
                 f"xcp_path must be a plain path such as /usr/local/bin/xcp, got {self.xcp_path!r}"
             )
+        if self.on_sync_busy not in ("fail", "wait"):
+            raise InvalidInputError(f"on_sync_busy must be 'fail' or 'wait', got {self.on_sync_busy!r}")
         run_root = check_run_root(self.run_root)
         poll_interval = check_poll_interval(self.poll_interval, MIN_POLL_INTERVAL)
         kill_grace = number(self.kill_grace, "kill_grace", minimum=0, maximum=3600, unit="seconds")
@@ -189,12 +203,44 @@ class XcpOperator(NetAppOperator):
                 status = (await host.statuses([launched.run_dir])).get(launched.run_dir)
             return launched.started, status
 
-        started, status = run_blocking(start)
+        try:
+            started, status = run_blocking(start)
+        except HostBusyError as busy:
+            if self.on_sync_busy != "wait":
+                raise
+            self._wait_for(busy, trigger)
         verb = "Started" if started else "Adopted the already running"
         self.log.info("%s xcp run %s on %s: xcp %s", verb, run_id, target.host, " ".join(argv))
         if status is not None and status.over:
             return self._report(context, trigger, target, status)
         self.defer_to(trigger)
+
+    def _wait_for(self, busy: HostBusyError, own: XcpRunTrigger) -> NoReturn:
+        """Defer until the sync that holds the host ends; :meth:`execute_after_wait` then starts ours."""
+        self.log.info("%s; waiting for it to end before starting this sync", busy)
+        other = XcpRunTrigger(
+            self.ssh_conn_id,
+            own.run_root,
+            busy.run_id,
+            [],
+            own.poll_interval,
+            own.kill_grace,
+            deadline=own.deadline,
+            cancel_on_kill=False,  # someone else's run: watched, never stopped
+        )
+        self.defer(trigger=self.check_trigger(other), method_name="execute_after_wait", timeout=None)
+
+    def execute_after_wait(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
+        """Start this run now that the sync that held the host has ended (however it ended)."""
+        status = event.get("status") if isinstance(event, Mapping) else None
+        message = str(event.get("message", "")) if isinstance(event, Mapping) else ""
+        if status == "timeout":
+            raise DeadlineExceededError(
+                f"the deadline passed while waiting for another sync to end: {message}"
+            )
+        if status == "error":
+            raise NetAppDataOpsError(f"waiting for another sync to end failed: {message}")
+        return self.execute(context)
 
     def _report(self, context: Context, trigger: XcpRunTrigger, target: SshTarget, status: RunStatus) -> Any:
         """Report a run that ended before the task deferred, as the trigger would."""

@@ -14,7 +14,7 @@ from netapp_dataops_airflow.clients.xcp import SshTarget, kill, launch, shared_h
 from netapp_dataops_airflow.clients.xcp_argv import XcpCommand
 from netapp_dataops_airflow.clients.xcp_remote import RunStatus
 from netapp_dataops_airflow.clients.xcp_summary import parse_summary, succeeded
-from netapp_dataops_airflow.exceptions import InvalidInputError, SshError
+from netapp_dataops_airflow.exceptions import HostBusyError, InvalidInputError, SshError
 
 
 def target(host: XcpHost, **changes: object) -> SshTarget:
@@ -193,7 +193,7 @@ async def test_a_second_sync_on_the_host_is_refused_while_one_runs(xcp_host: Xcp
     sync = XcpCommand.parse("sync", index="idx1").argv()
     async with shared_host(ssh) as host:
         first = await launch(host, str(xcp_host.runs), "sync-1", "xcp", sync, "sync")
-        with pytest.raises(InvalidInputError, match=r"another xcp sync \(run sync-1\) is running"):
+        with pytest.raises(HostBusyError, match=r"another xcp sync \(run sync-1\) is running"):
             await launch(host, str(xcp_host.runs), "sync-2", "xcp", sync, "sync")
         await kill(host, first.run_dir, grace=1)
     assert not (xcp_host.runs / "sync-2").exists()

@@ -18,7 +18,13 @@ from airflow.sdk.exceptions import TaskDeferred
 from airflow_side import MemoryStateStore, task_context
 from xcp_testkit import CONN_ID, XcpHost, process_group_alive, tree, wait_for
 
-from netapp_dataops_airflow.exceptions import DeadlineExceededError, InvalidInputError, OperationFailedError
+from netapp_dataops_airflow.exceptions import (
+    DeadlineExceededError,
+    HostBusyError,
+    InvalidInputError,
+    NetAppDataOpsError,
+    OperationFailedError,
+)
 from netapp_dataops_airflow.operators.xcp import STATE_KEY, XcpOperator
 from netapp_dataops_airflow.triggers.xcp import XcpRunTrigger
 
@@ -237,8 +243,54 @@ def test_a_second_sync_is_refused_while_one_runs(xcp_host: XcpHost) -> None:
         sync.execute(task_context(MemoryStateStore(), task_id="sync1"))
     second = operator(xcp_host, operation="sync", index="idx1")
     second.task_id = "sync2"
-    with pytest.raises(InvalidInputError, match=r"another xcp sync .* is running"):
+    with pytest.raises(HostBusyError, match=r"another xcp sync .* is running"):
         second.execute(task_context(MemoryStateStore(), task_id="sync2"))
     for pid in xcp_pids(xcp_host):
         if process_group_alive(pid):
             os.killpg(pid, 9)
+
+
+async def test_a_second_sync_can_wait_for_the_first_then_run(xcp_host: XcpHost) -> None:
+    source = seed(xcp_host)
+    start(operator(xcp_host, index="idx1"), task_context(MemoryStateStore(), task_id="migrate"))
+    wait_for(lambda: any(xcp_host.runs.glob("*/exit_code")), what="copy ended")
+    (source / "more.bin").write_bytes(os.urandom(100_000))
+    xcp_host.configure(bytes_per_second=50_000)  # the first sync takes two seconds
+    first = operator(xcp_host, operation="sync", index="idx1")
+    first.task_id = "sync1"
+    start(first, task_context(MemoryStateStore(), task_id="sync1"))
+    second = operator(xcp_host, operation="sync", index="idx1", on_sync_busy="wait")
+    second.task_id = "sync2"
+    context = task_context(MemoryStateStore(), task_id="sync2")
+    with pytest.raises(TaskDeferred) as deferred:
+        second.execute(context)
+    assert deferred.value.method_name == "execute_after_wait"
+    watcher = deferred.value.trigger
+    assert isinstance(watcher, XcpRunTrigger)
+    assert watcher.run_id.startswith("xcp-dag.sync1-")
+    assert not watcher.cancel_on_kill  # the other task's run: never stopped from here
+    other = await only_event(watcher)
+    assert other["status"] == "success"
+    result, trigger = start_or_trigger(lambda: second.execute_after_wait(context, other))
+    if trigger is not None:  # still running when the operator looked: follow it
+        result = second.execute_complete(context, await only_event(trigger))
+    assert result["status"] == "PASSED"
+    assert result["argv"] == ["sync", "-id", "idx1"]
+    assert result["run_id"].startswith("xcp-dag.sync2-")
+    assert tree(source) == tree(xcp_host.export("nfs2", "/dst"))
+
+
+def start_or_trigger(call: Any) -> tuple[Any, XcpRunTrigger | None]:
+    """Return ``(result, None)`` when ``call`` returns, ``(None, trigger)`` when it defers."""
+    try:
+        return call(), None
+    except TaskDeferred as deferred:
+        return None, deferred.trigger
+
+
+def test_waiting_for_a_busy_host_past_the_deadline_fails_the_task(xcp_host: XcpHost) -> None:
+    op = operator(xcp_host, operation="sync", index="idx1", on_sync_busy="wait")
+    with pytest.raises(DeadlineExceededError, match="while waiting for another sync"):
+        op.execute_after_wait(task_context(MemoryStateStore(), task_id="migrate"), {"status": "timeout"})
+    with pytest.raises(NetAppDataOpsError, match="waiting for another sync to end failed"):
+        op.execute_after_wait(task_context(MemoryStateStore(), task_id="migrate"), {"status": "error"})
