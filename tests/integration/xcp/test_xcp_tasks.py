@@ -294,3 +294,31 @@ def test_waiting_for_a_busy_host_past_the_deadline_fails_the_task(xcp_host: XcpH
         op.execute_after_wait(task_context(MemoryStateStore(), task_id="migrate"), {"status": "timeout"})
     with pytest.raises(NetAppDataOpsError, match="waiting for another sync to end failed"):
         op.execute_after_wait(task_context(MemoryStateStore(), task_id="migrate"), {"status": "error"})
+
+
+async def test_refused_credentials_end_the_wait_after_reading_the_connection_twice(
+    xcp_host: XcpHost, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from xcp_testkit import keygen
+
+    stranger, _ = keygen(tmp_path / "stranger")
+    trigger = XcpRunTrigger(CONN_ID, str(xcp_host.runs), "some-run", ["copy"], 1)
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", xcp_host.connection_env(private_key=stranger))
+    with structlog.testing.capture_logs() as logs:
+        event = await only_event(trigger)
+    assert event["status"] == "error"
+    assert "rejected (HTTP 401) twice" in event["message"]
+    assert "refused the credentials" in event["message"]
+    assert any("reading the connection again" in str(entry.get("event")) for entry in logs)
+    assert stranger.splitlines()[1] not in json.dumps(event)
+
+
+async def test_a_host_key_that_does_not_match_is_an_error_event(
+    xcp_host: XcpHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", xcp_host.connection_env(host_key=other))
+    event = await only_event(XcpRunTrigger(CONN_ID, str(xcp_host.runs), "some-run", ["copy"], 1))
+    assert event["status"] == "error"
+    assert "host key could not be verified" in event["message"]
+    assert f"connection '{CONN_ID}'" in event["message"]
