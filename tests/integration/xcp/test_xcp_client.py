@@ -258,3 +258,14 @@ async def test_one_connection_and_one_status_command_per_poll_for_many_runs(xcp_
         assert all(succeeded(r.exit_code, parse_summary(r.stderr_tail)) for r in results)
         assert host.connections == 1
         assert host.commands - launches == host.poller.polls
+
+
+async def test_a_key_file_is_read_when_connecting(xcp_host: XcpHost, tmp_path: Path) -> None:
+    key_file = tmp_path / "id_ed25519"
+    key_file.write_text(xcp_host.sshd.user_key)
+    key_file.chmod(0o600)
+    async with shared_host(target(xcp_host, private_key=None, key_file=str(key_file))) as host:
+        assert str((await host.run("echo ok")).stdout).strip() == "ok"
+    async with shared_host(target(xcp_host, private_key=None, key_file=str(tmp_path / "absent"))) as host:
+        with pytest.raises(SshError, match="'key_file' cannot be read"):
+            await host.run("true")

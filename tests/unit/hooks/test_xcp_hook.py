@@ -90,3 +90,9 @@ def test_bad_fields_are_errors_naming_the_field_never_the_secret(
     with pytest.raises(InvalidInputError, match=message) as caught:
         target_from_connection(fields(**changes))
     assert PRIVATE not in str(caught.value)
+
+
+def test_a_key_file_is_kept_as_a_path_to_read_when_connecting() -> None:
+    target = target_from_connection(fields(extras={"key_file": "/home/airflow/.ssh/id_ed25519"}))
+    assert target.key_file == "/home/airflow/.ssh/id_ed25519"
+    assert target.private_key is None
