@@ -71,7 +71,8 @@ def served(stats: Path) -> dict[str, int]:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     """Launch the runs, wait for them all with triggers, measure."""
-    from netapp_dataops_airflow.clients.xcp import launch, shared_host
+    from netapp_dataops_airflow.clients._blocking import run_blocking
+    from netapp_dataops_airflow.clients.xcp import XcpHost, launch, shared_host
     from netapp_dataops_airflow.clients.xcp_argv import XcpCommand
     from netapp_dataops_airflow.hooks.xcp import XcpHook
     from netapp_dataops_airflow.triggers.xcp import XcpRunTrigger
@@ -86,18 +87,26 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         target = await XcpHook(CONN_ID).aget_connection_settings()
         gate = asyncio.Semaphore(16)
         runs: list[tuple[str, list[str]]] = []
+        host: XcpHost | None = None
 
         async def start(number: int) -> None:
             argv = XcpCommand.parse(
                 "copy", source="src:/data", target=f"dst:/d{number}", index=f"bench{number}"
             ).argv()
+            assert host is not None
             async with gate:
                 await launch(host, run_root, f"run{number}", "xcp", argv, "copy")
             runs.append((f"run{number}", argv))
 
+        async def launch_all() -> None:
+            nonlocal host
+            async with shared_host(target) as host:
+                await asyncio.gather(*(start(number) for number in range(args.runs)))
+
         began = time.monotonic()
-        async with shared_host(target) as host:
-            await asyncio.gather(*(start(number) for number in range(args.runs)))
+        # Operators launch on workers, other processes: a loop of its own (closed with its
+        # connection) stands for them, so the waits below open their connection as a triggerer does.
+        await asyncio.to_thread(run_blocking, launch_all)
         launch_seconds = time.monotonic() - began
         before = served(stats)
 
