@@ -273,7 +273,7 @@ class XcpHost:
         wanted = list(run_dirs)
         if not wanted:
             return {}
-        ended = await self.run(status_script(wanted, tail_bytes=ENDED_TAIL))
+        ended = await self.run(status_script(wanted, running_tail=RUNNING_TAIL, ended_tail=ENDED_TAIL))
         if ended.exit_status != 0:
             raise NetAppDataOpsError(
                 f"{self.target.address}: the status command failed (exit {ended.exit_status}): "

@@ -71,8 +71,12 @@ def launch_script(run_root: str, run_id: str, argv: Sequence[str], operation: st
     )
 
 
-def status_script(run_dirs: Sequence[str], *, tail_bytes: int) -> str:
+def status_script(run_dirs: Sequence[str], *, running_tail: int, ended_tail: int) -> str:
     """One line per run: ``<n> <state> <pid> <exit code> <base64 of the end of stderr>``.
+
+    A running run sends ``running_tail`` bytes (its last progress line is in there), an ended one
+    ``ended_tail`` (its summary block and error lines): a host with hundreds of long runs is not
+    asked for all their logs at every poll.
 
     ``state``: ``exited`` (exit code written), ``running``, ``lost`` (the directory is there but
     the process is gone without an exit code: killed, or the host rebooted), ``missing``.
@@ -87,7 +91,8 @@ def status_script(run_dirs: Sequence[str], *, tail_bytes: int) -> str:
         '  elif [ -f "$run/exit_code" ]; then state=exited\n'  # it ended between the two looks
         '  elif [ -d "$run" ]; then state=lost; fi\n'
         '  [ $state = exited ] && code=$(cat "$run/exit_code")\n'
-        f'  tail=$(tail -c {int(tail_bytes)} "$run/stderr" 2>/dev/null | base64 | tr -d "\\n")\n'
+        f"  size={int(running_tail)}; [ $state = running ] || size={int(ended_tail)}\n"
+        '  tail=$(tail -c "$size" "$run/stderr" 2>/dev/null | base64 | tr -d "\\n")\n'
         '  echo "$n $state ${pid:--} ${code:--} ${tail:--}"\n'
         "  n=$((n+1))\n"
         "done\n"

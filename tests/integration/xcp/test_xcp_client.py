@@ -269,3 +269,20 @@ async def test_a_key_file_is_read_when_connecting(xcp_host: XcpHost, tmp_path: P
     async with shared_host(target(xcp_host, private_key=None, key_file=str(tmp_path / "absent"))) as host:
         with pytest.raises(SshError, match="'key_file' cannot be read"):
             await host.run("true")
+
+
+async def test_a_poll_reads_only_the_end_of_a_running_runs_log(xcp_host: XcpHost) -> None:
+    chatty = xcp_host.sshd.bin_dir / "chatty"
+    chatty.write_text("#!/bin/sh\nhead -c 5000 /dev/zero | tr '\\0' x >&2\necho >&2\ntouch ready\nsleep 30\n")
+    chatty.chmod(0o755)
+    async with shared_host(target(xcp_host)) as host:
+        started = await launch(host, str(xcp_host.runs), "run-c", str(chatty), ["copy"], "copy")
+        wait_for(lambda: Path(started.run_dir, "ready").exists(), what="log written")
+        running = (await host.statuses([started.run_dir]))[started.run_dir]
+        await kill(host, started.run_dir, grace=1)
+        wait_for(lambda: Path(started.run_dir, "exit_code").exists(), what="exit code written")
+        ended = (await host.statuses([started.run_dir]))[started.run_dir]
+    assert running.state == "running"
+    assert len(running.stderr_tail) == 1024
+    assert ended.over
+    assert ended.stderr_tail.startswith("x" * 5000)  # all of it: less than the ended tail

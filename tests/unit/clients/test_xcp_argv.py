@@ -148,4 +148,6 @@ def test_status_lines_are_read_back_per_run() -> None:
     assert found["/b"].state == "running"
     assert not found["/b"].over
     assert found["/c"].pid is None
-    assert "'/a' '/b'" not in status_script(["/a", "/b"], tail_bytes=10)  # plain words stay unquoted
+    assert "'/a' '/b'" not in status_script(
+        ["/a", "/b"], running_tail=10, ended_tail=20
+    )  # plain words stay unquoted
