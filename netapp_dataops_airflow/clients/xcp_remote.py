@@ -85,15 +85,18 @@ def status_script(run_dirs: Sequence[str], *, running_tail: int, ended_tail: int
     return (
         "n=0\n"
         f"for run in {runs}; do\n"
-        "  pid=$(cat \"$run/pid\" 2>/dev/null); code=''; state=missing\n"
+        # Builtins where possible: hundreds of runs per poll must not cost thousands of processes.
+        "  pid=''; code=''; state=missing\n"
+        '  [ -f "$run/pid" ] && read -r pid < "$run/pid"\n'
         '  if [ -f "$run/exit_code" ]; then state=exited\n'
         '  elif [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then state=running\n'
         '  elif [ -f "$run/exit_code" ]; then state=exited\n'  # it ended between the two looks
         '  elif [ -d "$run" ]; then state=lost; fi\n'
-        '  [ $state = exited ] && code=$(cat "$run/exit_code")\n'
+        '  [ $state = exited ] && read -r code < "$run/exit_code"\n'
         f"  size={int(running_tail)}; [ $state = running ] || size={int(ended_tail)}\n"
-        '  tail=$(tail -c "$size" "$run/stderr" 2>/dev/null | base64 | tr -d "\\n")\n'
-        '  echo "$n $state ${pid:--} ${code:--} ${tail:--}"\n'
+        '  printf "%s %s %s %s " "$n" "$state" "${pid:--}" "${code:--}"\n'
+        '  [ -s "$run/stderr" ] && tail -c "$size" "$run/stderr" | base64 -w 0\n'
+        "  echo\n"
         "  n=$((n+1))\n"
         "done\n"
     )
@@ -138,7 +141,7 @@ def parse_status(output: str, run_dirs: Sequence[str]) -> dict[str, RunStatus]:
         if len(parts) != 5 or not parts[0].isdigit() or int(parts[0]) >= len(run_dirs):
             continue
         number, state, pid, code, tail = parts
-        text = "" if tail == "-" else base64.b64decode(tail).decode("utf-8", "replace")
+        text = "" if tail in ("", "-") else base64.b64decode(tail).decode("utf-8", "replace")
         found[run_dirs[int(number)]] = RunStatus(
             state=state,
             pid=int(pid) if pid.isdigit() else None,
