@@ -111,7 +111,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         before = served(stats)
 
         watchdog = LoopWatchdog()
-        watchdog.start(sample_stacks=False)
+        watchdog.start()
         arrived: dict[str, tuple[float, dict[str, Any]]] = {}
 
         async def wait(run_id: str, argv: list[str]) -> None:
@@ -144,6 +144,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             },
             "latency_ms": {"end_to_event": distribution(delays)},
             "loop_lateness_ms": {"whole_run": watchdog.summary()},
+            "stall_hot_spots": watchdog.sampler.hot_spots() if watchdog.sampler is not None else [],
             "rss_peak_mib": round(max(watchdog.rss_peak, rss_bytes()) / 2**20, 1),
         }
     finally:
