@@ -148,6 +148,11 @@ def test_status_lines_are_read_back_per_run() -> None:
     assert found["/b"].state == "running"
     assert not found["/b"].over
     assert found["/c"].pid is None
-    assert "'/a' '/b'" not in status_script(
-        ["/a", "/b"], running_tail=10, ended_tail=20
-    )  # plain words stay unquoted
+
+
+def test_status_and_kill_scripts_quote_run_directories() -> None:
+    from netapp_dataops_airflow.clients.xcp_remote import kill_script
+
+    script = status_script(["/runs/a b", "/runs/c"], running_tail=1, ended_tail=2)
+    assert "for run in '/runs/a b' /runs/c; do" in script
+    assert "run='/runs/x;y'" in kill_script("/runs/x;y", 1)
