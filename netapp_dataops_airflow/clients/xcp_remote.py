@@ -89,7 +89,10 @@ def status_script(run_dirs: Sequence[str], *, running_tail: int, ended_tail: int
         "  pid=''; code=''; state=missing\n"
         '  [ -f "$run/pid" ] && read -r pid < "$run/pid"\n'
         '  if [ -f "$run/exit_code" ]; then state=exited\n'
-        '  elif [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then state=running\n'
+        # A zombie answers kill -0: where PID 1 is slow to reap (containers), a killed run would
+        # look alive forever. /proc/<pid>/stat's third field is Z then.
+        '  elif [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null'
+        ' && ! { read -r _ _ st _ < "/proc/$pid/stat" && [ "$st" = Z ]; } 2>/dev/null; then state=running\n'
         '  elif [ -f "$run/exit_code" ]; then state=exited\n'  # it ended between the two looks
         '  elif [ -d "$run" ]; then state=lost; fi\n'
         '  [ $state = exited ] && read -r code < "$run/exit_code"\n'

@@ -286,3 +286,20 @@ async def test_a_poll_reads_only_the_end_of_a_running_runs_log(xcp_host: XcpHost
     assert len(running.stderr_tail) == 1024
     assert ended.over
     assert ended.stderr_tail.startswith("x" * 5000)  # all of it: less than the ended tail
+
+
+async def test_a_run_whose_process_is_a_zombie_has_ended(xcp_host: XcpHost) -> None:
+    import subprocess
+
+    child = subprocess.Popen(["true"])  # not waited for: a zombie until reaped below
+    try:
+        wait_for(lambda: Path(f"/proc/{child.pid}/stat").read_text().split()[2] == "Z", what="zombie")
+        run = xcp_host.runs / "zombie"
+        run.mkdir(parents=True)
+        (run / "pid").write_text(f"{child.pid}\n")
+        async with shared_host(target(xcp_host)) as host:
+            status = (await host.statuses([str(run)]))[str(run)]
+        assert status.state == "lost"
+        assert status.over
+    finally:
+        child.wait()
