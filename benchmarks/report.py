@@ -186,6 +186,40 @@ def transfer_blocks(results: list[dict[str, Any]]) -> dict[str, str]:
     return {"transfer-table": table(TRANSFER_HEADER, rows), "transfer-hotspots": hot_spots(results, 2)}
 
 
+XCP_HEADER = [
+    "runs",
+    "poll (s)",
+    "SSH connections",
+    "commands",
+    "commands/min",
+    "end→event p50",
+    "p99",
+    "max",
+    "loop max",
+    "loop p99",
+]
+
+
+def xcp_blocks(results: list[dict[str, Any]]) -> dict[str, str]:
+    """Build the table of the XCP benchmark: what the host's SSH server saw, delay, loop stalls."""
+    rows = []
+    for r in results:
+        ssh, delay, loop = r["ssh"], r["latency_ms"]["end_to_event"], r["loop_lateness_ms"]["whole_run"]
+        rows.append(
+            [
+                r["runs"],
+                r["poll_interval_s"],
+                ssh["connections_during_waits"],
+                ssh["commands_during_waits"],
+                ssh["commands_per_minute"],
+                *(_ms(delay, key) for key in ("p50", "p99", "max")),
+                _ms(loop, "max"),
+                _ms(loop, "p99"),
+            ]
+        )
+    return {"xcp-table": table(XCP_HEADER, rows)}
+
+
 def rewrite(page: Path, blocks: dict[str, str]) -> None:
     """Replace each ``<!-- bench:NAME -->...<!-- /bench:NAME -->`` block in ``page``.
 

@@ -55,6 +55,7 @@ FULL: list[Scenario] = [
     ("transfer_waits", "10 waits", ["--waits", "10", "--poll-interval", "5", "--duration", "40"]),
     ("transfer_waits", "100 waits", ["--waits", "100", "--poll-interval", "5", "--duration", "40"]),
     ("transfer_waits", "1,000 waits", ["--waits", "1000", "--poll-interval", "5", "--duration", "40"]),
+    ("xcp_waits", "200 runs on one host", ["--runs", "200", "--poll-interval", "5", "--duration", "30"]),
 ]
 QUICK: list[Scenario] = [
     ("snapshot_waits", "200 waits, 1 namespace", ["--waits", "200", "--window", "1", "--settle", "0.5"]),
@@ -65,6 +66,7 @@ QUICK: list[Scenario] = [
     ),
     ("transfer_waits", "10 waits", ["--waits", "10", "--poll-interval", "1", "--duration", "2"]),
     ("transfer_waits", "100 waits", ["--waits", "100", "--poll-interval", "1", "--duration", "2"]),
+    ("xcp_waits", "20 runs on one host", ["--runs", "20", "--poll-interval", "1", "--duration", "3"]),
 ]
 
 
@@ -102,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the scenarios, then write results, plots and tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer and shorter waits")
-    parser.add_argument("--only", choices=("snapshot_waits", "transfer_waits"), help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=("snapshot_waits", "transfer_waits", "xcp_waits"), help="run one benchmark"
+    )
     parser.add_argument("--out", type=Path, help="where results and plots go (default: see module doc)")
     args = parser.parse_args(argv)
 
@@ -134,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         plots.loop_stalls(
             transfers, out / "transfer_loop_stalls.png", "SnapMirror waits: event-loop lateness"
         )
+
+    if results.get("xcp_waits"):
+        blocks.update(report.xcp_blocks(results["xcp_waits"]))
 
     if args.quick and args.out is None:
         for name, block in blocks.items():

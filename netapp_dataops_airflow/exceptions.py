@@ -66,3 +66,21 @@ class OperationFailedError(NetAppDataOpsError):
 
 class DeadlineExceededError(NetAppDataOpsError):
     """The operation did not finish before its deadline."""
+
+
+class HostBusyError(NetAppDataOpsError):
+    """The host runs an operation that excludes this one (XCP runs one ``sync`` per host at a time).
+
+    :param run_id: the run that holds the host.
+    """
+
+    def __init__(self, message: str, *, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class SshError(ApiError):
+    """An SSH connection or command failed; ``status`` is 401 when the credentials were refused.
+
+    The 401 lets the triggers read the connection again once, as for a refused HTTP request.
+    """

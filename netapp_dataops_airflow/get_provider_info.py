@@ -35,6 +35,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "netapp_dataops_airflow.operators.kubernetes",
                     "netapp_dataops_airflow.operators.snapmirror",
+                    "netapp_dataops_airflow.operators.xcp",
                 ],
             }
         ],
@@ -44,6 +45,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "netapp_dataops_airflow.triggers.kubernetes",
                     "netapp_dataops_airflow.triggers.snapmirror",
+                    "netapp_dataops_airflow.triggers.xcp",
                 ],
             }
         ],
@@ -53,6 +55,9 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "netapp_dataops_airflow.hooks.kubernetes",
                     "netapp_dataops_airflow.hooks.ontap",
+                    # XCP hosts use the SSH provider's ``ssh`` connection type, which stays the
+                    # provider's: no connection type is registered for it here.
+                    "netapp_dataops_airflow.hooks.xcp",
                 ],
             }
         ],
@@ -103,5 +108,6 @@ def get_provider_info() -> dict[str, Any]:
                 "name": "netapp_snapmirror",
                 "class-name": "netapp_dataops_airflow.decorators.snapmirror.snapmirror_task",
             },
+            {"name": "netapp_xcp", "class-name": "netapp_dataops_airflow.decorators.xcp.xcp_task"},
         ],
     }

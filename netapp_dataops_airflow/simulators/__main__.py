@@ -17,6 +17,7 @@ from collections.abc import Sequence
 SIMULATORS = {
     "kubernetes": "netapp_dataops_airflow.simulators.kubernetes.cli",
     "ontap": "netapp_dataops_airflow.simulators.ontap.cli",
+    "xcp": "netapp_dataops_airflow.simulators.xcp.cli",
 }
 
 
