@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from xcp_testkit import CONN_ID, SSHD, SSHD_MISSING, Sshd, XcpHost, make_host, start_sshd
 
 from netapp_dataops_airflow.simulators.xcp.host import SimulatedXcpHost
+from tests.helpers.xcp import CONN_ID, SSHD, SSHD_MISSING, Sshd, XcpHost, make_host, start_sshd
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
-from xcp_testkit import XcpHost, process_group_alive, tree, wait_for
 
 from netapp_dataops_airflow.clients.xcp import SshTarget, kill, launch, shared_host, watch_run
 from netapp_dataops_airflow.clients.xcp_argv import XcpCommand
 from netapp_dataops_airflow.clients.xcp_remote import RunStatus
 from netapp_dataops_airflow.clients.xcp_summary import parse_summary, succeeded
 from netapp_dataops_airflow.exceptions import HostBusyError, InvalidInputError, SshError
+from tests.helpers.waiting import poll
+from tests.helpers.xcp import XcpHost, process_group_alive, tree
 
 
 def target(host: XcpHost, **changes: object) -> SshTarget:
@@ -117,7 +118,7 @@ async def test_kill_stops_the_whole_process_group(xcp_host: XcpHost) -> None:
         assert process_group_alive(started.pid)
         outcome = await kill(host, started.run_dir, grace=5)
     assert "stopped with TERM" in outcome
-    wait_for(lambda: not process_group_alive(started.pid or 0), what="process group gone")
+    poll(lambda: not process_group_alive(started.pid or 0), bool, "process group gone")
     status = await until_over(ssh, started.run_dir)
     assert status.exit_code == 143  # xcp died of TERM; the run's shell recorded it
     assert not succeeded(status.exit_code, parse_summary(status.stderr_tail))
@@ -132,10 +133,10 @@ async def test_kill_escalates_to_kill_when_term_is_ignored(xcp_host: XcpHost) ->
     async with shared_host(ssh) as host:
         started = await launch(host, str(xcp_host.runs), "run-s", str(stubborn), ["scan", "x:/y"], "scan")
         assert started.pid is not None
-        wait_for(lambda: Path(started.run_dir, "ready").exists(), what="TERM ignored")
+        poll(lambda: Path(started.run_dir, "ready").exists(), bool, "TERM ignored")
         outcome = await kill(host, started.run_dir, grace=0.5)
     assert "killed with KILL" in outcome
-    wait_for(lambda: not process_group_alive(started.pid or 0), what="process group gone")
+    poll(lambda: not process_group_alive(started.pid or 0), bool, "process group gone")
 
 
 async def test_the_run_survives_its_ssh_connection_dropping(xcp_host: XcpHost) -> None:
@@ -221,7 +222,7 @@ async def test_without_host_key_the_users_known_hosts_decide(
 
 
 async def test_a_refused_key_is_a_401(xcp_host: XcpHost, tmp_path: Path) -> None:
-    from xcp_testkit import keygen
+    from tests.helpers.xcp import keygen
 
     stranger, _ = keygen(tmp_path / "stranger")
     async with shared_host(target(xcp_host, private_key=stranger)) as host:
@@ -277,10 +278,10 @@ async def test_a_poll_reads_only_the_end_of_a_running_runs_log(xcp_host: XcpHost
     chatty.chmod(0o755)
     async with shared_host(target(xcp_host)) as host:
         started = await launch(host, str(xcp_host.runs), "run-c", str(chatty), ["copy"], "copy")
-        wait_for(lambda: Path(started.run_dir, "ready").exists(), what="log written")
+        poll(lambda: Path(started.run_dir, "ready").exists(), bool, "log written")
         running = (await host.statuses([started.run_dir]))[started.run_dir]
         await kill(host, started.run_dir, grace=1)
-        wait_for(lambda: Path(started.run_dir, "exit_code").exists(), what="exit code written")
+        poll(lambda: Path(started.run_dir, "exit_code").exists(), bool, "exit code written")
         ended = (await host.statuses([started.run_dir]))[started.run_dir]
     assert running.state == "running"
     assert len(running.stderr_tail) == 1024
@@ -293,7 +294,7 @@ async def test_a_run_whose_process_is_a_zombie_has_ended(xcp_host: XcpHost) -> N
 
     child = subprocess.Popen(["true"])  # not waited for: a zombie until reaped below
     try:
-        wait_for(lambda: Path(f"/proc/{child.pid}/stat").read_text().split()[2] == "Z", what="zombie")
+        poll(lambda: Path(f"/proc/{child.pid}/stat").read_text().split()[2] == "Z", bool, "zombie")
         run = xcp_host.runs / "zombie"
         run.mkdir(parents=True)
         (run / "pid").write_text(f"{child.pid}\n")

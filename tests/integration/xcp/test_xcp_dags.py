@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from airflow.sdk import dag, task
-from xcp_testkit import CONN_ID, XcpHost, tree
 
 from netapp_dataops_airflow.operators.xcp import XcpOperator
 from netapp_dataops_airflow.testing import run_dag
+from tests.helpers.xcp import CONN_ID, XcpHost, tree
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

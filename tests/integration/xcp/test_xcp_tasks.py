@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 import structlog.testing
 from airflow.sdk.exceptions import TaskDeferred
-from airflow_side import MemoryStateStore, task_context
-from xcp_testkit import CONN_ID, XcpHost, process_group_alive, tree, wait_for
 
 from netapp_dataops_airflow.exceptions import (
     DeadlineExceededError,
@@ -27,6 +25,9 @@ from netapp_dataops_airflow.exceptions import (
 )
 from netapp_dataops_airflow.operators.xcp import STATE_KEY, XcpOperator
 from netapp_dataops_airflow.triggers.xcp import XcpRunTrigger
+from tests.helpers.airflow import MemoryStateStore, task_context
+from tests.helpers.waiting import poll
+from tests.helpers.xcp import CONN_ID, XcpHost, process_group_alive, tree
 
 
 def seed(host: XcpHost, size: int = 300_000) -> Path:
@@ -170,7 +171,7 @@ async def test_on_kill_stops_the_remote_process_group(xcp_host: XcpHost) -> None
     [pgid] = xcp_pids(xcp_host)
     assert process_group_alive(pgid)
     await trigger.on_kill()  # no task instance: a caller outside a triggerer means it
-    wait_for(lambda: not process_group_alive(pgid), what="process group gone")
+    poll(lambda: not process_group_alive(pgid), bool, "process group gone")
 
 
 def test_the_deadline_kills_the_run_and_fails_the_task(xcp_host: XcpHost) -> None:
@@ -183,7 +184,7 @@ def test_the_deadline_kills_the_run_and_fails_the_task(xcp_host: XcpHost) -> Non
     event = trigger.event("timeout", "xcp run did not finish by its deadline")
     with pytest.raises(DeadlineExceededError):
         op.execute_complete(context, event)
-    wait_for(lambda: not process_group_alive(pgid), what="process group gone")
+    poll(lambda: not process_group_alive(pgid), bool, "process group gone")
 
 
 async def test_the_trigger_times_out_at_its_deadline(xcp_host: XcpHost) -> None:
@@ -234,7 +235,7 @@ def test_a_second_sync_is_refused_while_one_runs(xcp_host: XcpHost) -> None:
     seed(xcp_host)
     store = MemoryStateStore()
     start(operator(xcp_host, index="idx1"), task_context(store, task_id="migrate"))
-    wait_for(lambda: any(xcp_host.runs.glob("*/exit_code")), what="copy ended")
+    poll(lambda: any(xcp_host.runs.glob("*/exit_code")), bool, "copy ended")
     (xcp_host.export("nfs1", "/src") / "more.bin").write_bytes(os.urandom(100_000))
     xcp_host.configure(bytes_per_second=5_000)
     sync = operator(xcp_host, operation="sync", index="idx1")
@@ -253,7 +254,7 @@ def test_a_second_sync_is_refused_while_one_runs(xcp_host: XcpHost) -> None:
 async def test_a_second_sync_can_wait_for_the_first_then_run(xcp_host: XcpHost) -> None:
     source = seed(xcp_host)
     start(operator(xcp_host, index="idx1"), task_context(MemoryStateStore(), task_id="migrate"))
-    wait_for(lambda: any(xcp_host.runs.glob("*/exit_code")), what="copy ended")
+    poll(lambda: any(xcp_host.runs.glob("*/exit_code")), bool, "copy ended")
     (source / "more.bin").write_bytes(os.urandom(100_000))
     xcp_host.configure(bytes_per_second=50_000)  # the first sync takes two seconds
     first = operator(xcp_host, operation="sync", index="idx1")
@@ -299,7 +300,7 @@ def test_waiting_for_a_busy_host_past_the_deadline_fails_the_task(xcp_host: XcpH
 async def test_refused_credentials_end_the_wait_after_reading_the_connection_twice(
     xcp_host: XcpHost, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from xcp_testkit import keygen
+    from tests.helpers.xcp import keygen
 
     stranger, _ = keygen(tmp_path / "stranger")
     trigger = XcpRunTrigger(CONN_ID, str(xcp_host.runs), "some-run", ["copy"], 1)

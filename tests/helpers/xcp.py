@@ -186,14 +186,6 @@ def process_group_alive(pgid: int) -> bool:
     return True
 
 
-def wait_for(condition: Any, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout} s")
-        time.sleep(0.05)
-
-
 def tree(path: Path) -> dict[str, bytes]:
     """Every file under ``path`` with its bytes, by relative path."""
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
