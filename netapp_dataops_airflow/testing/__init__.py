@@ -21,6 +21,9 @@ Running DAGs::
         assert result.xcom("snap")["ready"] is True
         assert "snapshot ready" in result.log_text
 
+For XCP DAGs, ``xcp_simulator`` is a simulated XCP host behind an embedded SSH server and
+``xcp_connection`` defines ``ssh_default`` to it.
+
 For SnapMirror DAGs, ``ontap_simulator`` is a simulated ONTAP cluster and ``ontap_connection``
 defines ``ontap_default`` to it.
 
@@ -56,6 +59,8 @@ from netapp_dataops_airflow.testing.fixtures import (  # noqa: E402
     kubernetes_simulator,
     ontap_connection,
     ontap_simulator,
+    xcp_connection,
+    xcp_simulator,
 )
 from netapp_dataops_airflow.testing.harness import BUNDLE_NAME, DagRunResult, run_dag  # noqa: E402
 from netapp_dataops_airflow.testing.logs import LogLine  # noqa: E402
@@ -74,4 +79,6 @@ __all__ = [
     "ontap_connection",
     "ontap_simulator",
     "run_dag",
+    "xcp_connection",
+    "xcp_simulator",
 ]

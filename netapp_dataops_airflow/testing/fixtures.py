@@ -11,6 +11,7 @@ import pytest
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
+from netapp_dataops_airflow.simulators.xcp.host import SimulatedXcpHost
 from netapp_dataops_airflow.testing.database import ensure_airflow_db
 
 # --- simulators -----------------------------------------------------------------------------------
@@ -53,6 +54,36 @@ def ontap_connection(ontap_simulator: OntapSimulator, airflow_connection: Callab
         login=ontap_simulator.username,
         password=ontap_simulator.password,
         extra={"ca_certificate": ontap_simulator.ca_pem},
+    )
+
+
+@pytest.fixture
+def xcp_simulator(tmp_path: Path) -> Iterator[SimulatedXcpHost]:
+    """Yield a simulated XCP host: the ``xcp`` simulator behind an embedded SSH server on loopback.
+
+    No sshd is needed. Lay out exports with ``xcp_simulator.export(server, "/export")`` (a directory
+    standing for ``server:/export``); slow runs down or make them fail part-way with
+    ``xcp_simulator.configure(bytes_per_second=..., fail_after_files=...)``.
+    """
+    with SimulatedXcpHost(tmp_path / "xcp-host", progress_interval=0.2) as host:
+        yield host
+
+
+@pytest.fixture
+def xcp_connection(xcp_simulator: SimulatedXcpHost, airflow_connection: Callable[..., str]) -> str:
+    """Define ``ssh_default``, an ``ssh`` connection to :func:`xcp_simulator`; return its id.
+
+    ``ssh_default`` is the XCP tasks' default connection. It authenticates with a private key and pins the host's key, as a connection to a real XCP host
+    should.
+    """
+    fields = xcp_simulator.connection()
+    return airflow_connection(
+        "ssh_default",
+        fields["conn_type"],
+        host=fields["host"],
+        port=fields["port"],
+        login=fields["login"],
+        extra=fields["extra"],
     )
 
 

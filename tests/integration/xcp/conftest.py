@@ -31,8 +31,7 @@ def xcp_host(sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Xcp
 
 
 @pytest.fixture
-def embedded_xcp_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatedXcpHost]:
-    """A simulated XCP host behind the embedded asyncssh server (no sshd), as connection ``xcp_sim``."""
-    with SimulatedXcpHost(tmp_path / "xcp-host", progress_interval=0.2) as host:
-        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(host.connection()))
-        yield host
+def embedded_xcp_host(xcp_simulator: SimulatedXcpHost, monkeypatch: pytest.MonkeyPatch) -> SimulatedXcpHost:
+    """The plugin's simulated XCP host (embedded SSH server, no sshd), as connection ``xcp_sim``."""
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(xcp_simulator.connection()))
+    return xcp_simulator

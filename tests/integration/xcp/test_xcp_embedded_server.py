@@ -86,3 +86,13 @@ async def test_password_authentication(tmp_path: Path) -> None:
         assert "wrong" not in str(caught.value)
     finally:
         await server.stop()
+
+
+def test_the_plugins_xcp_connection_reaches_the_simulated_host_as_ssh_default(
+    xcp_simulator: SimulatedXcpHost, xcp_connection: str
+) -> None:
+    from netapp_dataops_airflow.hooks.xcp import XcpHook
+
+    assert xcp_connection == "ssh_default" == XcpHook.default_conn_name
+    settings = XcpHook().get_connection_settings()
+    assert (settings.host, settings.port) == (xcp_simulator.server.host, xcp_simulator.server.port)
