@@ -73,8 +73,8 @@ def xcp_simulator(tmp_path: Path) -> Iterator[SimulatedXcpHost]:
 def xcp_connection(xcp_simulator: SimulatedXcpHost, airflow_connection: Callable[..., str]) -> str:
     """Define ``ssh_default``, an ``ssh`` connection to :func:`xcp_simulator`; return its id.
 
-    ``ssh_default`` is the XCP tasks' default connection. It authenticates with a private key and pins the host's key, as a connection to a real XCP host
-    should.
+    ``ssh_default`` is the XCP tasks' default connection. It authenticates with a private key and
+    pins the host's key, as a connection to a real XCP host should.
     """
     fields = xcp_simulator.connection()
     return airflow_connection(
