@@ -66,3 +66,14 @@ class OperationFailedError(NetAppDataOpsError):
 
 class DeadlineExceededError(NetAppDataOpsError):
     """The operation did not finish before its deadline."""
+
+
+class CloudSyncError(ApiError):
+    """The Cloud Sync API (or its token endpoint) answered with an error; ``status`` is the HTTP status."""
+
+
+class SyncInProgressError(CloudSyncError):
+    """Cloud Sync refused to start a sync because one already runs on the relationship.
+
+    Not a failure of the running sync: wait for it (or adopt it), then start the next one.
+    """

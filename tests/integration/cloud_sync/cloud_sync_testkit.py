@@ -1,0 +1,51 @@
+"""Helpers for the Cloud Sync tests (imported by name; conftest only holds fixtures)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from netapp_dataops_airflow.clients.cloud_sync import CloudSyncClient
+from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
+
+# Long enough for Airflow's secrets masker, and distinctive enough to grep for.
+REFRESH_TOKEN = "cs-Refresh-T0ken-never-shown"
+CONN_ID = "cloud_sync_sim"
+ACCOUNT = "account-Sim00001"
+NFS = {"protocol": "nfs", "host": "10.0.0.5", "export": "/data", "path": "/in"}
+S3 = {"protocol": "s3", "bucket": "lake", "prefix": "raw/"}
+
+
+def client(simulator: CloudSyncSimulator, **options: Any) -> CloudSyncClient:
+    """A client of ``simulator`` with the test refresh token, verifying with its CA."""
+    options.setdefault("account_id", ACCOUNT)
+    return CloudSyncClient(
+        options.pop("refresh_token", REFRESH_TOKEN),
+        api_url=simulator.api_url,
+        token_url=simulator.token_url,
+        ca_pem=simulator.ca_pem,
+        **options,
+    )
+
+
+def connection_env(
+    simulator: CloudSyncSimulator, *, conn_type: str = "netapp_cloud_sync", **extra: object
+) -> str:
+    """The ``AIRFLOW_CONN_*`` value of a Cloud Sync connection to ``simulator``."""
+    return json.dumps(
+        {
+            "conn_type": conn_type,
+            "password": extra.pop("password", REFRESH_TOKEN),
+            "extra": {
+                "api_url": simulator.api_url,
+                "token_url": simulator.token_url,
+                "ca_certificate": simulator.ca_pem,
+                **extra,
+            },
+        }
+    )
+
+
+def api_requests(simulator: CloudSyncSimulator, path: str = "/api/") -> list[str]:
+    """The API requests the simulator received under ``path``."""
+    return simulator.backend.requests_matching(None, path)
