@@ -35,6 +35,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "netapp_dataops_airflow.operators.kubernetes",
                     "netapp_dataops_airflow.operators.snapmirror",
+                    "netapp_dataops_airflow.operators.cloud_sync",
                 ],
             }
         ],
@@ -44,6 +45,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "netapp_dataops_airflow.triggers.kubernetes",
                     "netapp_dataops_airflow.triggers.snapmirror",
+                    "netapp_dataops_airflow.triggers.cloud_sync",
                 ],
             }
         ],
@@ -142,6 +144,10 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "name": "netapp_snapmirror",
                 "class-name": "netapp_dataops_airflow.decorators.snapmirror.snapmirror_task",
+            },
+            {
+                "name": "netapp_cloud_sync",
+                "class-name": "netapp_dataops_airflow.decorators.cloud_sync.cloud_sync_task",
             },
         ],
     }
