@@ -60,8 +60,6 @@ from netapp_dataops_airflow.triggers.cloud_sync import (
 
 STATE_KEY = "cloud_sync_sync"
 _PLACEHOLDER_ID = "0" * 24
-# How often a sync request may meet a sync that ends before it can be followed.
-_START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -178,7 +176,7 @@ class CloudSyncOperator(NetAppOperator):
             record.relationship_id,
             check_poll_interval(self.poll_interval),
             started_after=record.started_after,
-            seen_active=record.adopted or record.prior,
+            seen_active=_seen_active(record),
             prior=record.prior,
             on_failed_files=check_on_failed_files(self.on_failed_files),
             deadline=self._deadline,
@@ -195,6 +193,7 @@ class CloudSyncOperator(NetAppOperator):
     ) -> Plan:
         client = settings.client()
         relationship = await self._read(client, settings, relationship_id)
+        pending = None
         if (
             earlier is not None
             and not earlier.completed
@@ -204,43 +203,57 @@ class CloudSyncOperator(NetAppOperator):
             resumed = self._resume(relationship, earlier)
             if resumed is not None:
                 return resumed
+            pending = earlier  # requested by a lost try, maybe not shown yet (see below)
         try_number = int(getattr(context.get("ti"), "try_number", 0) or 0)
         adopt = flag(self.adopt_running, "adopt_running", default=False)
-        for _ in range(_START_ATTEMPTS):
-            activity = relationship.activity
-            if activity is not None and not activity.terminal:
-                record = StoredSync(relationship_id, None, adopt, not adopt, try_number)
-                self._remember(context, record)
-                if adopt:
-                    self.log.info("A sync already runs on %s; following it (adopt_running)", relationship_id)
-                else:
-                    self.log.info(
-                        "A sync already runs on %s; waiting for it to end, then starting a fresh one",
-                        relationship_id,
-                    )
-                return Plan(record, relationship)
-            start = activity.start_time if activity is not None else None
-            record = StoredSync(
-                relationship_id, start.isoformat() if start else None, False, False, try_number
-            )
-            # Remembered before the request: a worker lost right after it still leaves the mark.
-            self._remember(context, record)
-            try:
-                await client.start_sync(relationship_id)
-            except SyncInProgressError:
-                relationship = await client.get_relationship(relationship_id)
-                continue
-            self.log.info(
-                "Started a sync of Cloud Sync relationship %s (%s -> %s)",
-                relationship_id,
-                relationship.source.describe(),
-                relationship.target.describe(),
-            )
-            return Plan(record, relationship)
-        raise CloudSyncError(
-            f"could not start a sync of Cloud Sync relationship {relationship_id}: syncs kept starting "
-            "and ending under this task; try again"
+        activity = relationship.activity
+        if activity is not None and not activity.terminal:
+            return self._running(context, relationship, None, adopt, try_number)
+        start = activity.start_time if activity is not None else None
+        shown = start.isoformat() if start is not None else None
+        record = StoredSync(relationship_id, shown, False, False, try_number)
+        # Remembered before the request: a worker lost right after it still leaves the mark.
+        self._remember(context, record)
+        try:
+            await client.start_sync(relationship_id)
+        except SyncInProgressError:
+            # A sync runs that the service does not show yet (it shows the previous activity for a
+            # moment after a request). If a lost try asked for it, it is ours; else someone else's.
+            if pending is not None:
+                self._remember(context, pending)
+                self.log.info("Reattaching to the sync requested by try %s", pending.try_number)
+                return Plan(pending, relationship)
+            return self._running(context, relationship, shown, adopt, try_number)
+        self.log.info(
+            "Started a sync of Cloud Sync relationship %s (%s -> %s)",
+            relationship_id,
+            relationship.source.describe(),
+            relationship.target.describe(),
         )
+        return Plan(record, relationship)
+
+    def _running(
+        self,
+        context: Context,
+        relationship: Relationship,
+        shown: str | None,
+        adopt: bool,
+        try_number: int,
+    ) -> Plan:
+        """Follow (``adopt``) or wait out a sync someone else started.
+
+        :param shown: ``None`` when the running sync is shown; else the start of the activity shown
+            instead, which the running sync must be newer than.
+        """
+        record = StoredSync(relationship.id, shown, adopt, not adopt, try_number)
+        self._remember(context, record)
+        if adopt:
+            self.log.info("A sync already runs on %s; following it (adopt_running)", relationship.id)
+        else:
+            self.log.info(
+                "A sync already runs on %s; waiting for it to end, then starting a fresh one", relationship.id
+            )
+        return Plan(record, relationship)
 
     async def _read(
         self, client: CloudSyncClient, settings: CloudSyncConnection, relationship_id: str
@@ -264,7 +277,7 @@ class CloudSyncOperator(NetAppOperator):
         if activity is not None and not activity.terminal:
             self.log.info("Reattaching to %s, still %s", which, activity.status)
             return Plan(earlier, relationship)
-        if is_ours(activity, parse_time(earlier.started_after), seen_active=earlier.adopted):
+        if is_ours(activity, parse_time(earlier.started_after), seen_active=_seen_active(earlier)):
             return Plan(earlier, relationship, finished=True)
         return None  # it never started, or the shown activity is the one before it: start again
 
@@ -306,7 +319,7 @@ class CloudSyncOperator(NetAppOperator):
         if note is not None:
             self.log.info("%s after the deadline", note)
         activity = relationship.activity
-        if not is_ours(activity, after, seen_active=True) or activity is None:
+        if activity is None or not is_ours(activity, after, seen_active=_seen_active(stored)):
             return None
         self._mark_completed(context)
         if activity.status != "DONE":
@@ -328,3 +341,8 @@ class CloudSyncOperator(NetAppOperator):
         stored = self._stored(context)
         if stored is not None:
             self._remember(context, replace(stored, completed=True))
+
+
+def _seen_active(record: StoredSync) -> bool:
+    """Whether the sync followed was seen running (adopted or waited out while shown running)."""
+    return (record.adopted or record.prior) and record.started_after is None

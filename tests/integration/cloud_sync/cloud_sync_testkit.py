@@ -8,10 +8,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from netapp_dataops_airflow.triggers.base import NetAppTrigger
-
 from netapp_dataops_airflow.clients.cloud_sync import CloudSyncClient
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
+from netapp_dataops_airflow.triggers.base import NetAppTrigger
 
 # Long enough for Airflow's secrets masker, and distinctive enough to grep for.
 REFRESH_TOKEN = "cs-Refresh-T0ken-never-shown"
