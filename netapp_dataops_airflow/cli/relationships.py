@@ -22,8 +22,8 @@ from netapp_dataops_airflow.exceptions import InvalidInputError, NetAppDataOpsEr
 from netapp_dataops_airflow.hooks.cloud_sync import CloudSyncHook
 from netapp_dataops_airflow.hooks.ontap import OntapHook
 
-CLOUD_SYNC_COLUMNS = ("id", "source", "target", "last_activity")
-SNAPMIRROR_COLUMNS = ("uuid", "source", "destination", "state", "healthy", "lag")
+CLOUD_SYNC_COLUMNS: tuple[str, ...] = ("id", "source", "target", "last_activity")
+SNAPMIRROR_COLUMNS: tuple[str, ...] = ("uuid", "source", "destination", "state", "healthy", "lag")
 
 
 def cloud_sync_rows(conn_id: str) -> list[dict[str, Any]]:
@@ -83,7 +83,9 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     cells = [[str(column) for column in columns]]
     cells += [["" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in cells)
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in cells
+    )
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

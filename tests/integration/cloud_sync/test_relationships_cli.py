@@ -1,4 +1,4 @@
-"""``python -m netapp_dataops_airflow relationships``: Cloud Sync and SnapMirror relationships, table or JSON."""
+"""``python -m netapp_dataops_airflow relationships``: Cloud Sync and SnapMirror relationships listed."""
 
 from __future__ import annotations
 
