@@ -55,6 +55,9 @@ FULL: list[Scenario] = [
     ("transfer_waits", "10 waits", ["--waits", "10", "--poll-interval", "5", "--duration", "40"]),
     ("transfer_waits", "100 waits", ["--waits", "100", "--poll-interval", "5", "--duration", "40"]),
     ("transfer_waits", "1,000 waits", ["--waits", "1000", "--poll-interval", "5", "--duration", "40"]),
+    ("sync_waits", "10 waits", ["--waits", "10", "--poll-interval", "5", "--duration", "30"]),
+    ("sync_waits", "100 waits", ["--waits", "100", "--poll-interval", "5", "--duration", "30"]),
+    ("sync_waits", "1,000 waits", ["--waits", "1000", "--poll-interval", "5", "--duration", "30"]),
 ]
 QUICK: list[Scenario] = [
     ("snapshot_waits", "200 waits, 1 namespace", ["--waits", "200", "--window", "1", "--settle", "0.5"]),
@@ -65,6 +68,7 @@ QUICK: list[Scenario] = [
     ),
     ("transfer_waits", "10 waits", ["--waits", "10", "--poll-interval", "1", "--duration", "2"]),
     ("transfer_waits", "100 waits", ["--waits", "100", "--poll-interval", "1", "--duration", "2"]),
+    ("sync_waits", "100 waits", ["--waits", "100", "--poll-interval", "1", "--duration", "2"]),
 ]
 
 
@@ -102,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the scenarios, then write results, plots and tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer and shorter waits")
-    parser.add_argument("--only", choices=("snapshot_waits", "transfer_waits"), help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=("snapshot_waits", "transfer_waits", "sync_waits"), help="run one benchmark"
+    )
     parser.add_argument("--out", type=Path, help="where results and plots go (default: see module doc)")
     args = parser.parse_args(argv)
 
@@ -134,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         plots.loop_stalls(
             transfers, out / "transfer_loop_stalls.png", "SnapMirror waits: event-loop lateness"
         )
+
+    if results.get("sync_waits"):
+        blocks.update(report.sync_blocks(results["sync_waits"]))
 
     if args.quick and args.out is None:
         for name, block in blocks.items():
