@@ -80,9 +80,14 @@ def test_errors_go_to_stderr_with_status_1(
     assert "is of type 'postgres'" in capsys.readouterr().err
 
 
-def test_runs_as_a_module(cloud_sync_threaded: CloudSyncSimulator) -> None:
+def test_runs_as_a_module_with_only_the_listing_on_stdout(cloud_sync_threaded: CloudSyncSimulator) -> None:
     cloud_sync_threaded.backend.add_relationship(NFS, S3)
-    env = {**os.environ, f"AIRFLOW_CONN_{CONN_ID.upper()}": connection_env(cloud_sync_threaded)}
+    env = {
+        **os.environ,
+        f"AIRFLOW_CONN_{CONN_ID.upper()}": connection_env(cloud_sync_threaded),
+        # Airflow then logs "Unit test configuration loaded" to stdout: stdout must stay JSON.
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+    }
     done = subprocess.run(
         [sys.executable, "-m", "netapp_dataops_airflow", "relationships", "--conn-id", CONN_ID, "--json"],
         env=env,
