@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from netapp_dataops_airflow.cli.relationships import main
+from netapp_dataops_airflow.cli import console_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

@@ -10,11 +10,9 @@ is ONTAP when it names a host, Cloud Sync otherwise.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from airflow.sdk import BaseHook
@@ -99,13 +97,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     try:
-        # Airflow may log to stdout (its configuration decides); stdout carries only the listing.
-        with _stdout_to_stderr() if out is None else contextlib.nullcontext():
-            kind = _kind(args.conn_id)
-            if kind == "netapp_cloud_sync":
-                rows, columns = cloud_sync_rows(args.conn_id), CLOUD_SYNC_COLUMNS
-            else:
-                rows, columns = snapmirror_rows(args.conn_id), SNAPMIRROR_COLUMNS
+        kind = _kind(args.conn_id)
+        if kind == "netapp_cloud_sync":
+            rows, columns = cloud_sync_rows(args.conn_id), CLOUD_SYNC_COLUMNS
+        else:
+            rows, columns = snapmirror_rows(args.conn_id), SNAPMIRROR_COLUMNS
     except NetAppDataOpsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -113,16 +109,3 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     print(text, file=out or sys.stdout)
     return 0
 
-
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Send whatever is written to stdout (file descriptor 1) to stderr while inside the block."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
