@@ -108,4 +108,3 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     text = json.dumps(rows, indent=2) if args.json else table(rows, columns)
     print(text, file=out or sys.stdout)
     return 0
-
