@@ -78,7 +78,8 @@ def is_ours(activity: Activity | None, after: datetime.datetime | None, *, seen_
     """Whether a finished ``activity`` is the sync this task waits for.
 
     :param after: when the activity shown before the sync request had started (``None``: none was
-        shown, or it had no start time); a finished activity that started later is ours.
+        shown, or it had no start time); a finished activity that started (or, never started,
+        ended) later is ours.
     :param seen_active: an activity was seen pending or running since the request (or the task
         adopted a running one): the next finished one is ours.
     """
@@ -86,9 +87,11 @@ def is_ours(activity: Activity | None, after: datetime.datetime | None, *, seen_
         return False
     if seen_active:
         return True
-    if activity.start_time is None:
+    # A sync that failed before it started may carry only an end time: it is as telling.
+    moment = activity.start_time or activity.end_time
+    if moment is None:
         return False
-    return after is None or activity.start_time > after
+    return after is None or moment > after
 
 
 def _snake(name: str) -> str:
