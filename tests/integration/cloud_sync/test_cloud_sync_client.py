@@ -48,11 +48,11 @@ async def test_an_expired_token_is_renewed_once_and_the_request_repeated(
 
 
 async def test_a_token_near_its_end_is_renewed_before_use(cloud_sync: CloudSyncSimulator) -> None:
-    cloud_sync.backend.set_token_lifetime(1)  # renewed a tenth of its life before it ends
+    cloud_sync.backend.set_token_lifetime(3)  # renewed a tenth of its life before it ends
     rel = cloud_sync.backend.add_relationship(NFS, S3)
     sync = client(cloud_sync)
     await sync.get_relationship(rel.id)
-    await asyncio.sleep(1)
+    await asyncio.sleep(2.8)  # inside its life, past the renewal margin
     await sync.get_relationship(rel.id)
     assert cloud_sync.backend.token_requests == 2
     assert len(api_requests(cloud_sync)) == 2  # no request went out with a dead token
