@@ -64,6 +64,20 @@ TRANSFER_HEADER = [
     "stall p99",
 ]
 
+SYNC_HEADER = [
+    "waits",
+    "poll interval (s)",
+    "listings",
+    "relationship reads",
+    "token exchanges",
+    "API requests / min",
+    "DONE to event p50 (ms)",
+    "p99",
+    "max",
+    "longest stall (ms)",
+    "stall p99",
+]
+
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
     """Render a Markdown table."""
@@ -218,6 +232,28 @@ def xcp_blocks(results: list[dict[str, Any]]) -> dict[str, str]:
             ]
         )
     return {"xcp-table": table(XCP_HEADER, rows)}
+
+
+def sync_blocks(results: list[dict[str, Any]]) -> dict[str, str]:
+    """Build the table of benchmark 3: load on the Cloud Sync account, delay to the event, loop stalls."""
+    rows = []
+    for r in results:
+        api, delay, loop = r["api"], r["latency_ms"]["done_to_event"], r["loop_lateness_ms"]["whole_run"]
+        kinds = api["requests"]
+        rows.append(
+            [
+                r["waits"],
+                r["poll_interval_s"],
+                kinds.get("listings (one per account and poll)", 0),
+                kinds.get("relationship reads (one per wait)", 0),
+                api["token_requests"],
+                api["api_requests_per_minute"],
+                *(_ms(delay, key) for key in ("p50", "p99", "max")),
+                _ms(loop, "max"),
+                _ms(loop, "p99"),
+            ]
+        )
+    return {"sync-table": table(SYNC_HEADER, rows), "sync-hotspots": hot_spots(results, 2)}
 
 
 def rewrite(page: Path, blocks: dict[str, str]) -> None:

@@ -56,6 +56,9 @@ FULL: list[Scenario] = [
     ("transfer_waits", "100 waits", ["--waits", "100", "--poll-interval", "5", "--duration", "40"]),
     ("transfer_waits", "1,000 waits", ["--waits", "1000", "--poll-interval", "5", "--duration", "40"]),
     ("xcp_waits", "200 runs on one host", ["--runs", "200", "--poll-interval", "5", "--duration", "30"]),
+    ("sync_waits", "10 waits", ["--waits", "10", "--poll-interval", "5", "--duration", "30"]),
+    ("sync_waits", "100 waits", ["--waits", "100", "--poll-interval", "5", "--duration", "30"]),
+    ("sync_waits", "1,000 waits", ["--waits", "1000", "--poll-interval", "5", "--duration", "30"]),
 ]
 QUICK: list[Scenario] = [
     ("snapshot_waits", "200 waits, 1 namespace", ["--waits", "200", "--window", "1", "--settle", "0.5"]),
@@ -67,6 +70,7 @@ QUICK: list[Scenario] = [
     ("transfer_waits", "10 waits", ["--waits", "10", "--poll-interval", "1", "--duration", "2"]),
     ("transfer_waits", "100 waits", ["--waits", "100", "--poll-interval", "1", "--duration", "2"]),
     ("xcp_waits", "20 runs on one host", ["--runs", "20", "--poll-interval", "1", "--duration", "3"]),
+    ("sync_waits", "100 waits", ["--waits", "100", "--poll-interval", "1", "--duration", "2"]),
 ]
 
 
@@ -105,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer and shorter waits")
     parser.add_argument(
-        "--only", choices=("snapshot_waits", "transfer_waits", "xcp_waits"), help="run one benchmark"
+        "--only",
+        choices=("snapshot_waits", "transfer_waits", "xcp_waits", "sync_waits"),
+        help="run one benchmark",
     )
     parser.add_argument("--out", type=Path, help="where results and plots go (default: see module doc)")
     args = parser.parse_args(argv)
@@ -141,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if results.get("xcp_waits"):
         blocks.update(report.xcp_blocks(results["xcp_waits"]))
+    if results.get("sync_waits"):
+        blocks.update(report.sync_blocks(results["sync_waits"]))
 
     if args.quick and args.out is None:
         for name, block in blocks.items():

@@ -84,3 +84,14 @@ class SshError(ApiError):
 
     The 401 lets the triggers read the connection again once, as for a refused HTTP request.
     """
+
+
+class CloudSyncError(ApiError):
+    """The Cloud Sync API (or its token endpoint) answered with an error; ``status`` is the HTTP status."""
+
+
+class SyncInProgressError(CloudSyncError):
+    """Cloud Sync refused to start a sync because one already runs on the relationship.
+
+    Not a failure of the running sync: wait for it (or adopt it), then start the next one.
+    """

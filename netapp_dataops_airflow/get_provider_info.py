@@ -36,6 +36,7 @@ def get_provider_info() -> dict[str, Any]:
                     "netapp_dataops_airflow.operators.kubernetes",
                     "netapp_dataops_airflow.operators.snapmirror",
                     "netapp_dataops_airflow.operators.xcp",
+                    "netapp_dataops_airflow.operators.cloud_sync",
                 ],
             }
         ],
@@ -46,6 +47,7 @@ def get_provider_info() -> dict[str, Any]:
                     "netapp_dataops_airflow.triggers.kubernetes",
                     "netapp_dataops_airflow.triggers.snapmirror",
                     "netapp_dataops_airflow.triggers.xcp",
+                    "netapp_dataops_airflow.triggers.cloud_sync",
                 ],
             }
         ],
@@ -58,6 +60,7 @@ def get_provider_info() -> dict[str, Any]:
                     # XCP hosts use the SSH provider's ``ssh`` connection type, which stays the
                     # provider's: no connection type is registered for it here.
                     "netapp_dataops_airflow.hooks.xcp",
+                    "netapp_dataops_airflow.hooks.cloud_sync",
                 ],
             }
         ],
@@ -96,7 +99,46 @@ def get_provider_info() -> dict[str, Any]:
                         "ca_certificate": "-----BEGIN CERTIFICATE-----",
                     },
                 },
-            }
+            },
+            {
+                "connection-type": "netapp_cloud_sync",
+                "hook-class-name": "netapp_dataops_airflow.hooks.cloud_sync.CloudSyncHook",
+                "hook-name": "NetApp Cloud Sync",
+                "conn-fields": {
+                    "account_id": {
+                        "label": "Account id",
+                        "description": "The BlueXP account holding the relationships (account-...). "
+                        "Empty: the user's only account.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "api_url": {
+                        "label": "API URL",
+                        "description": "Empty: https://api.cloudsync.netapp.com/api.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "token_url": {
+                        "label": "Token URL",
+                        "description": "Empty: https://netapp-cloud-account.auth0.com/oauth/token.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "ca_certificate": {
+                        "label": "CA certificate (PEM)",
+                        "description": "A CA to trust instead of the system's (a TLS-inspecting proxy). "
+                        "Empty: the system's CAs.",
+                        "schema": {"type": ["string", "null"], "format": "multiline"},
+                    },
+                    "verify_ssl": {
+                        "label": "Verify TLS certificate",
+                        "description": "Untick only for throwaway test systems.",
+                        "schema": {"type": ["boolean", "null"], "default": True},
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["host", "port", "login", "schema", "extra"],
+                    "relabeling": {"password": "Refresh token"},
+                    "placeholders": {"account_id": "account-JeL97Ry3"},
+                },
+            },
         ],
         "task-decorators": [
             {
@@ -109,5 +151,9 @@ def get_provider_info() -> dict[str, Any]:
                 "class-name": "netapp_dataops_airflow.decorators.snapmirror.snapmirror_task",
             },
             {"name": "netapp_xcp", "class-name": "netapp_dataops_airflow.decorators.xcp.xcp_task"},
+            {
+                "name": "netapp_cloud_sync",
+                "class-name": "netapp_dataops_airflow.decorators.cloud_sync.cloud_sync_task",
+            },
         ],
     }

@@ -98,6 +98,7 @@ class ConnectionFields:
     """An Airflow connection as a hook reads it, type already checked; the password stays out of reprs."""
 
     conn_id: str
+    conn_type: str
     host: str | None
     port: int | None
     login: str | None
@@ -115,6 +116,8 @@ class NetAppHook(BaseHook, Generic[S]):
 
     conn_type: ClassVar[str]
     conn_name_attr: ClassVar[str]
+    #: Other connection types read the same way (``http``, as NetApp's DataOps Toolkit examples use).
+    also_accepted_conn_types: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def conn_id(self) -> str:
@@ -143,7 +146,7 @@ class NetAppHook(BaseHook, Generic[S]):
 
     def _fields(self, conn: Any, extras: Any) -> ConnectionFields:
         name = f"connection {self.conn_id!r}"
-        if conn.conn_type != self.conn_type:
+        if conn.conn_type != self.conn_type and conn.conn_type not in self.also_accepted_conn_types:
             found = f"is of type {conn.conn_type!r}" if conn.conn_type else "has no type"
             raise InvalidInputError(
                 f"{name} {found}, but {self.conn_name_attr} needs a {self.conn_type!r} connection; "
@@ -157,6 +160,7 @@ class NetAppHook(BaseHook, Generic[S]):
                 raise InvalidInputError(f"{name}: 'extra' is not valid JSON") from None
         return ConnectionFields(
             conn_id=self.conn_id,
+            conn_type=conn.conn_type,
             host=conn.host,
             port=conn.port,
             login=conn.login,

@@ -178,6 +178,9 @@ class OntapHook(NetAppHook[OntapConnection]):
     conn_name_attr = "ontap_conn_id"
     default_conn_name = "ontap_default"
     conn_type = CONN_TYPE
+    #: The DataOps Toolkit's examples keep ONTAP credentials in an ``http`` connection (host, login,
+    #: password); it works unchanged.
+    also_accepted_conn_types = frozenset({"http"})
     hook_name = HOOK_NAME
 
     def __init__(self, ontap_conn_id: str = default_conn_name) -> None:

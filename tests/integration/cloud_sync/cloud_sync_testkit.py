@@ -1,0 +1,94 @@
+"""Helpers for the Cloud Sync tests (imported by name; conftest only holds fixtures)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from netapp_dataops_airflow.clients.cloud_sync import CloudSyncClient
+from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
+from netapp_dataops_airflow.triggers.base import NetAppTrigger
+
+# Long enough for Airflow's secrets masker, and distinctive enough to grep for.
+REFRESH_TOKEN = "cs-Refresh-T0ken-never-shown"
+CONN_ID = "cloud_sync_sim"
+ACCOUNT = "account-Sim00001"
+NFS = {"protocol": "nfs", "host": "10.0.0.5", "export": "/data", "path": "/in"}
+S3 = {"protocol": "s3", "bucket": "lake", "prefix": "raw/"}
+
+
+def client(simulator: CloudSyncSimulator, **options: Any) -> CloudSyncClient:
+    """A client of ``simulator`` with the test refresh token, verifying with its CA."""
+    options.setdefault("account_id", ACCOUNT)
+    return CloudSyncClient(
+        options.pop("refresh_token", REFRESH_TOKEN),
+        api_url=simulator.api_url,
+        token_url=simulator.token_url,
+        ca_pem=simulator.ca_pem,
+        **options,
+    )
+
+
+def connection_env(
+    simulator: CloudSyncSimulator, *, conn_type: str = "netapp_cloud_sync", **extra: object
+) -> str:
+    """The ``AIRFLOW_CONN_*`` value of a Cloud Sync connection to ``simulator``."""
+    return json.dumps(
+        {
+            "conn_type": conn_type,
+            "password": extra.pop("password", REFRESH_TOKEN),
+            "extra": {
+                "api_url": simulator.api_url,
+                "token_url": simulator.token_url,
+                "ca_certificate": simulator.ca_pem,
+                **extra,
+            },
+        }
+    )
+
+
+def api_requests(simulator: CloudSyncSimulator, path: str = "/api/") -> list[str]:
+    """The API requests the simulator received under ``path``."""
+    return simulator.backend.requests_matching(None, path)
+
+
+def listings(simulator: CloudSyncSimulator) -> list[str]:
+    """The ``GET /relationships-v2`` listings (the shared poll's one request per tick) received."""
+    return [
+        r for r in simulator.backend.requests_matching("GET", "/api/relationships-v2") if r.endswith("-v2")
+    ]
+
+
+def previous_start(simulator: CloudSyncSimulator, relationship_id: str) -> str | None:
+    """The start time of the activity the relationship shows now (what the operator passes on)."""
+    with simulator.backend.lock:
+        record = simulator.backend.relationships[relationship_id].record(simulator.backend.clock)
+    activity = record["activity"]
+    return activity["startTime"] if activity else None
+
+
+# The three below are the SnapMirror testkit's; they belong in the shared test helpers.
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait (briefly sleeping) until ``condition()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def only_event(trigger: NetAppTrigger) -> dict[str, Any]:
+    """Run a trigger to its end; check that it yields exactly one event and return its payload."""
+    events = [event async for event in trigger.run()]
+    assert len(events) == 1
+    payload = events[0].payload
+    assert isinstance(payload, dict)
+    return payload
+
+
+def logged(entries: Sequence[Mapping[str, Any]]) -> str:
+    """The text of captured log entries, one per line."""
+    return "\n".join(str(entry.get("event")) for entry in entries)
