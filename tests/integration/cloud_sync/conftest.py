@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 import structlog.testing
-from cloud_sync_testkit import ACCOUNT, CONN_ID, REFRESH_TOKEN, connection_env
 
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
+from tests.helpers.cloud_sync import ACCOUNT, CONN_ID, REFRESH_TOKEN, connection_env
 
 
 @pytest.fixture

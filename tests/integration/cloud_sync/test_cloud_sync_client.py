@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from cloud_sync_testkit import ACCOUNT, NFS, REFRESH_TOKEN, S3, api_requests, client
 
 from netapp_dataops_airflow.clients._retry import RetryPolicy
 from netapp_dataops_airflow.clients.cloud_sync import CloudSyncClient, check_relationship_id
@@ -16,6 +15,7 @@ from netapp_dataops_airflow.exceptions import (
     SyncInProgressError,
 )
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
+from tests.helpers.cloud_sync import ACCOUNT, NFS, REFRESH_TOKEN, S3, api_requests, client
 
 FAST = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05)
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from airflow.sdk import dag, task
-from cloud_sync_testkit import CONN_ID, NFS, REFRESH_TOKEN, S3
 
 from netapp_dataops_airflow.operators.cloud_sync import CloudSyncOperator
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.testing import run_dag
+from tests.helpers.cloud_sync import CONN_ID, NFS, REFRESH_TOKEN, S3
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from airflow_side import SupervisorStub, trigger_task_instance
-from cloud_sync_testkit import ACCOUNT, CONN_ID, NFS, S3
 
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.triggers.cloud_sync import CloudSyncTrigger
+from tests.helpers.airflow import SupervisorStub, trigger_task_instance
+from tests.helpers.cloud_sync import ACCOUNT, CONN_ID, NFS, S3
 
 
 def started(cloud_sync: CloudSyncSimulator, **options: object) -> CloudSyncTrigger:

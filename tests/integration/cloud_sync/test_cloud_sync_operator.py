@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
-from airflow_side import MemoryStateStore, task_context
-from cloud_sync_testkit import ACCOUNT, CONN_ID, NFS, REFRESH_TOKEN, S3, connection_env, only_event
 
 from netapp_dataops_airflow.clients.cloud_sync_watch import MIN_POLL_INTERVAL
 from netapp_dataops_airflow.exceptions import (
@@ -26,6 +24,8 @@ from netapp_dataops_airflow.exceptions import (
 from netapp_dataops_airflow.operators.cloud_sync import STATE_KEY, CloudSyncOperator
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.triggers.cloud_sync import CloudSyncTrigger
+from tests.helpers.airflow import MemoryStateStore, only_event, task_context
+from tests.helpers.cloud_sync import ACCOUNT, CONN_ID, NFS, REFRESH_TOKEN, S3, connection_env
 
 
 def operator(relationship_id: str, **options: Any) -> CloudSyncOperator:

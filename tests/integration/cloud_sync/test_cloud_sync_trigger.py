@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 import structlog.testing
-from cloud_sync_testkit import (
+
+from netapp_dataops_airflow.clients.cloud_sync_watch import MIN_POLL_INTERVAL
+from netapp_dataops_airflow.exceptions import InvalidInputError
+from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
+from netapp_dataops_airflow.triggers.cloud_sync import CloudSyncTrigger
+from tests.helpers.airflow import logged, only_event
+from tests.helpers.cloud_sync import (
     ACCOUNT,
     CONN_ID,
     NFS,
@@ -19,16 +25,9 @@ from cloud_sync_testkit import (
     S3,
     connection_env,
     listings,
-    logged,
-    only_event,
     previous_start,
-    until,
 )
-
-from netapp_dataops_airflow.clients.cloud_sync_watch import MIN_POLL_INTERVAL
-from netapp_dataops_airflow.exceptions import InvalidInputError
-from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
-from netapp_dataops_airflow.triggers.cloud_sync import CloudSyncTrigger
+from tests.helpers.waiting import until
 
 POLL = MIN_POLL_INTERVAL
 

@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import pytest
-from cloud_sync_testkit import CONN_ID, NFS, REFRESH_TOKEN, S3, connection_env
 
 from netapp_dataops_airflow.cli.relationships import main
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
+from tests.helpers.cloud_sync import CONN_ID, NFS, REFRESH_TOKEN, S3, connection_env
 
 
 def run(*argv: str) -> tuple[int, str]:

@@ -24,6 +24,7 @@ def target_of(host: SimulatedXcpHost) -> SshTarget:
     return target_from_connection(
         ConnectionFields(
             conn_id="xcp_sim",
+            conn_type="ssh",
             host=connection["host"],
             port=connection["port"],
             login=connection["login"],

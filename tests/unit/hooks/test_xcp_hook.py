@@ -19,6 +19,7 @@ PASSWORD = "xcp-Pa55word-never-shown"
 def fields(**changes: object) -> ConnectionFields:
     values: dict[str, object] = {
         "conn_id": "xcp",
+        "conn_type": "ssh",
         "host": "xcp-host.example.com",
         "port": None,
         "login": "root",

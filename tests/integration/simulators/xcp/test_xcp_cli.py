@@ -37,6 +37,7 @@ def test_serve_prints_the_connection_and_runs_xcp_over_ssh(tmp_path: Path) -> No
         target = target_from_connection(
             ConnectionFields(
                 "xcp_sim",
+                "ssh",
                 connection["host"],
                 connection["port"],
                 connection["login"],

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from netapp_dataops_airflow.clients.cloud_sync import CloudSyncClient
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
-from netapp_dataops_airflow.triggers.base import NetAppTrigger
 
 # Long enough for Airflow's secrets masker, and distinctive enough to grep for.
 REFRESH_TOKEN = "cs-Refresh-T0ken-never-shown"
@@ -68,27 +64,3 @@ def previous_start(simulator: CloudSyncSimulator, relationship_id: str) -> str |
         record = simulator.backend.relationships[relationship_id].record(simulator.backend.clock)
     activity = record["activity"]
     return activity["startTime"] if activity else None
-
-
-# The three below are the SnapMirror testkit's; they belong in the shared test helpers.
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait (briefly sleeping) until ``condition()`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-async def only_event(trigger: NetAppTrigger) -> dict[str, Any]:
-    """Run a trigger to its end; check that it yields exactly one event and return its payload."""
-    events = [event async for event in trigger.run()]
-    assert len(events) == 1
-    payload = events[0].payload
-    assert isinstance(payload, dict)
-    return payload
-
-
-def logged(entries: Sequence[Mapping[str, Any]]) -> str:
-    """The text of captured log entries, one per line."""
-    return "\n".join(str(entry.get("event")) for entry in entries)
