@@ -119,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = [s for s in (QUICK if args.quick else FULL) if args.only in (None, s[0])]
     out = args.out or (Path(tempfile.mkdtemp(prefix="bench-quick-")) if args.quick else DOCS_DIR)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*_waits-*.json"):
-        stale.unlink()
+    # Only the raw results this run replaces: `--only X` keeps the other scenarios' files.
+    for module in {scenario[0] for scenario in scenarios}:
+        for stale in out.glob(f"{module}-*.json"):
+            stale.unlink()
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     print(f"Benchmarks ({'quick' if args.quick else 'full'}); scenario logs in {logs}")
     results: dict[str, list[dict[str, Any]]] = {}
@@ -129,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
 
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     first = next(iter(results.values()))[0]
-    blocks = {"machine": report.machine_block(first["machine"], "quick" if args.quick else "full", when)}
+    # The machine block dates the full run of every scenario; a run of one scenario leaves it.
+    blocks: dict[str, str] = {}
+    if args.only is None:
+        blocks["machine"] = report.machine_block(first["machine"], "quick" if args.quick else "full", when)
     snapshots, transfers = results.get("snapshot_waits", []), results.get("transfer_waits", [])
     if snapshots:
         blocks.update(report.snapshot_blocks(snapshots))
