@@ -12,7 +12,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from netapp_dataops_airflow.simulators.cloud_sync.control import PREFIX, control_routes
+from netapp_dataops_airflow.simulators._control import PREFIX
+from netapp_dataops_airflow.simulators.cloud_sync.control import control_routes
 from netapp_dataops_airflow.simulators.cloud_sync.errors import CloudSyncApiError, TokenError
 from netapp_dataops_airflow.simulators.cloud_sync.models import CloudSyncBackend
 

@@ -15,8 +15,9 @@ import hmac
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from netapp_dataops_airflow.simulators._control import PREFIX
 from netapp_dataops_airflow.simulators.ontap import errors
-from netapp_dataops_airflow.simulators.ontap.control import PREFIX, control_routes
+from netapp_dataops_airflow.simulators.ontap.control import control_routes
 from netapp_dataops_airflow.simulators.ontap.errors import OntapApiError
 from netapp_dataops_airflow.simulators.ontap.models import OntapBackend
 from netapp_dataops_airflow.simulators.ontap.responses import HAL_JSON, OntapResponses, hal

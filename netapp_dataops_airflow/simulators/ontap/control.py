@@ -21,47 +21,14 @@ method, so a test in another process can do what an in-process test does in Pyth
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from netapp_dataops_airflow.simulators._control import PREFIX, call, plain
 from netapp_dataops_airflow.simulators.ontap import records
 from netapp_dataops_airflow.simulators.ontap.models import OntapBackend
-
-PREFIX = "/_simulator"
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def _call(action: Callable[..., Any]) -> Handler:
-    """Wrap a backend method: JSON body in as keyword arguments, its result out as JSON."""
-
-    async def handler(request: web.Request) -> web.Response:
-        body = await request.json() if request.body_exists else {}
-        if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        try:
-            result = action(**body)
-        except (TypeError, ValueError) as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
-        return web.json_response(_plain(result))
-
-    return handler
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return {}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr}
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return str(value)
 
 
 def state_of(backend: OntapBackend) -> dict[str, Any]:
@@ -83,9 +50,9 @@ def _state(backend: OntapBackend) -> dict[str, Any]:
             for transfer in relationship.transfers.values()
         ],
         "jobs": [records.job_record(job) for job in backend.jobs.values()],
-        "transfer_settings": _plain(backend.transfer_settings),
+        "transfer_settings": plain(backend.transfer_settings),
         "job_seconds": backend.job_seconds,
-        "faults": _plain(backend.faults.pending()),
+        "faults": plain(backend.faults.pending()),
     }
 
 
@@ -107,16 +74,16 @@ def control_routes(backend: OntapBackend) -> list[web.RouteDef]:
         return web.json_response(backend.requests_matching())
 
     return [
-        web.post(f"{PREFIX}/reset", _call(backend.reset)),
-        web.post(f"{PREFIX}/cluster", _call(lambda **kw: records.cluster_record(backend.set_cluster(**kw)))),
-        web.post(f"{PREFIX}/svms", _call(lambda **kw: records.svm_record(backend.add_svm(**kw)))),
-        web.post(f"{PREFIX}/relationships", _call(_relationship(backend))),
-        web.put(f"{PREFIX}/transfer-settings", _call(backend.set_transfer_settings)),
-        web.put(f"{PREFIX}/job-seconds", _call(backend.set_job_seconds)),
-        web.put(f"{PREFIX}/page-size", _call(backend.set_page_size)),
-        web.post(f"{PREFIX}/advance", _call(backend.advance)),
-        web.post(f"{PREFIX}/faults", _call(backend.inject_fault)),
-        web.delete(f"{PREFIX}/faults", _call(backend.faults.clear)),
+        web.post(f"{PREFIX}/reset", call(backend.reset)),
+        web.post(f"{PREFIX}/cluster", call(lambda **kw: records.cluster_record(backend.set_cluster(**kw)))),
+        web.post(f"{PREFIX}/svms", call(lambda **kw: records.svm_record(backend.add_svm(**kw)))),
+        web.post(f"{PREFIX}/relationships", call(_relationship(backend))),
+        web.put(f"{PREFIX}/transfer-settings", call(backend.set_transfer_settings)),
+        web.put(f"{PREFIX}/job-seconds", call(backend.set_job_seconds)),
+        web.put(f"{PREFIX}/page-size", call(backend.set_page_size)),
+        web.post(f"{PREFIX}/advance", call(backend.advance)),
+        web.post(f"{PREFIX}/faults", call(backend.inject_fault)),
+        web.delete(f"{PREFIX}/faults", call(backend.faults.clear)),
         web.get(f"{PREFIX}/state", state),
         web.get(f"{PREFIX}/requests", requests),
     ]
