@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,43 @@ def describe_run(result: subprocess.CompletedProcess[str]) -> str:
         f"exit status {result.returncode}\n"
         f"--- stdout ---\n{result.stdout}--- stderr ---\n{result.stderr}"
     )
+
+
+class ServedSimulator:
+    """``python -m netapp_dataops_airflow.simulators serve ARGS`` as a child process, stopped by Ctrl-C.
+
+    Used as a context manager: the body reads the lines the simulator prints (:meth:`lines`); leaving
+    it sends SIGINT and waits. A simulator that does not stop is made to dump its threads' stacks
+    (``PYTHONFAULTHANDLER`` + SIGABRT) and the test fails with them: a hang is then a readable report,
+    not a process left behind.
+    """
+
+    STOP_TIMEOUT = 60.0
+
+    def __init__(self, *args: str) -> None:
+        self.args = args
+        self.returncode: int | None = None
+        self.stderr = ""
+
+    def __enter__(self) -> ServedSimulator:
+        command = [sys.executable, "-m", "netapp_dataops_airflow.simulators", "serve", *self.args]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        return self
+
+    def lines(self, count: int) -> list[str]:
+        """The next ``count`` lines the simulator prints."""
+        assert self.process.stdout is not None
+        return [self.process.stdout.readline() for _ in range(count)]
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            _, self.stderr = self.process.communicate(timeout=self.STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            _, self.stderr = self.process.communicate(timeout=10)
+            pytest.fail(f"`serve {' '.join(self.args)}` ignored Ctrl-C; its stacks:\n{self.stderr}")
+        self.returncode = self.process.returncode

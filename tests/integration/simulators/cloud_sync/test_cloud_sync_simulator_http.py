@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import ssl
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +11,7 @@ import pytest
 
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.simulators.cloud_sync.models import REFRESH_CLIENT_ID
+from tests.helpers.processes import ServedSimulator
 
 NFS = {"protocol": "nfs", "host": "10.0.0.5", "export": "/data", "path": "/in"}
 S3 = {"protocol": "s3", "bucket": "lake", "prefix": "raw/"}
@@ -281,24 +278,13 @@ async def test_control_api_seeds_and_steers(
 
 
 def test_cli_prints_what_a_connection_needs_and_stops_on_ctrl_c() -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "netapp_dataops_airflow.simulators", "serve", "cloud_sync"]
-    with subprocess.Popen(
-        [*command, "--refresh-token", "rt-1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    ) as process:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(6)]
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+    with ServedSimulator("cloud_sync", "--refresh-token", "rt-1") as served:
+        lines = served.lines(6)
     assert lines[0].startswith("Cloud Sync simulator listening on https://127.0.0.1:")
     assert lines[1].strip().endswith("/api")
     assert lines[2].strip().endswith("/oauth/token")
     assert "rt-1" in lines[3]
     assert "account-Sim00001" in lines[4]
     assert lines[5].strip().endswith(".pem")
-    assert process.returncode == 0
-    assert "Traceback" not in stderr
+    assert served.returncode == 0
+    assert "Traceback" not in served.stderr

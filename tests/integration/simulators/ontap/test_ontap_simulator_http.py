@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import ssl
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +11,7 @@ import pytest
 
 from netapp_dataops_airflow.clients._http import basic_auth
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
+from tests.helpers.processes import ServedSimulator
 
 REL = "/api/snapmirror/relationships"
 
@@ -246,22 +243,11 @@ def test_threaded_mode_serves_synchronous_clients() -> None:
 
 
 def test_cli_prints_how_to_connect_and_stops_on_ctrl_c() -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "netapp_dataops_airflow.simulators", "serve", "ontap"]
-    with subprocess.Popen(
-        [*command, "--user", "ops", "--password", "pw"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    ) as process:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(4)]
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+    with ServedSimulator("ontap", "--user", "ops", "--password", "pw") as served:
+        lines = served.lines(4)
     assert lines[0].startswith("ONTAP simulator listening on https://127.0.0.1:")
     assert "ops" in lines[1]
     assert "pw" in lines[2]
     assert lines[3].strip().endswith(".pem")
-    assert process.returncode == 0
-    assert "Traceback" not in stderr
+    assert served.returncode == 0
+    assert "Traceback" not in served.stderr

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from netapp_dataops_airflow.clients._blocking import run_blocking
 from netapp_dataops_airflow.clients.xcp import shared_host
 from netapp_dataops_airflow.hooks.base import ConnectionFields
 from netapp_dataops_airflow.hooks.xcp import target_from_connection
+from tests.helpers.processes import ServedSimulator
 
 
 def test_serve_prints_the_connection_and_runs_xcp_over_ssh(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "netapp_dataops_airflow.simulators",
-            "serve",
-            "xcp",
-            "--directory",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(4)]
+    with ServedSimulator("xcp", "--directory", str(tmp_path)) as served:
+        lines = served.lines(4)
         assert lines[0].startswith("XCP host simulator: SSH on 127.0.0.1:")
         connection = json.loads(lines[3].strip().split("=", 1)[1].strip("'"))
         target = target_from_connection(
@@ -52,7 +35,4 @@ def test_serve_prints_the_connection_and_runs_xcp_over_ssh(tmp_path: Path) -> No
                 return str((await host.run("xcp help")).stdout)
 
         assert "usage: xcp <command>" in run_blocking(ask)
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
+    assert served.returncode == 0, served.stderr
