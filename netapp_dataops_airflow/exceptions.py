@@ -38,6 +38,14 @@ class ApiError(NetAppDataOpsError):
         self.reason = reason
         self.headers = headers
 
+    @property
+    def refusal(self) -> str | None:
+        """How the credentials or permissions were refused (``"HTTP 401"``), or ``None`` if they were not.
+
+        A refusal is worth one more try after reading the connection again: it may have been rotated.
+        """
+        return f"HTTP {self.status}" if self.status in (401, 403) else None
+
 
 class OntapError(ApiError):
     """ONTAP answered with an error; ``code`` is ONTAP's error code (also ``reason``).
@@ -80,10 +88,12 @@ class HostBusyError(NetAppDataOpsError):
 
 
 class SshError(ApiError):
-    """An SSH connection or command failed; ``status`` is 401 when the credentials were refused.
+    """An SSH connection or command failed; ``reason`` is ``"refused"`` when the credentials were."""
 
-    The 401 lets the triggers read the connection again once, as for a refused HTTP request.
-    """
+    @property
+    def refusal(self) -> str | None:
+        """``"SSH authentication"`` when the server refused the credentials, else ``None``."""
+        return "SSH authentication" if self.reason == "refused" else None
 
 
 class CloudSyncError(ApiError):

@@ -181,7 +181,6 @@ def _connect_error(target: SshTarget, exc: BaseException) -> SshError:
         return SshError(
             f"{target.address}: the SSH server refused the credentials of connection {target.conn_id!r} "
             "(check its login, password or private_key)",
-            status=401,
             reason="refused",
         )
     if isinstance(exc, asyncssh.HostKeyNotVerifiable):

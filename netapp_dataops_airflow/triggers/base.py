@@ -171,21 +171,21 @@ class NetAppTrigger(BaseTrigger):
         try:
             return await self.wait()
         except ApiError as exc:
-            if exc.status not in _REFUSED:
+            if exc.refusal is None:
                 raise
             self.log.warning(
-                "%s: %srefused (HTTP %s); reading the connection again and retrying once",
+                "%s: %srefused (%s); reading the connection again and retrying once",
                 self.describe(),
                 self._connection(),
-                exc.status,
+                exc.refusal,
             )
         try:
             return await self.wait()
         except ApiError as exc:
-            if exc.status not in _REFUSED:
+            if exc.refusal is None:
                 raise
             raise _CredentialsRefused(
-                f"{self._connection()}credentials or permissions rejected (HTTP {exc.status}) twice, the "
+                f"{self._connection()}credentials or permissions rejected ({exc.refusal}) twice, the "
                 f"second time after reading the connection again ({exc}); fix the connection or the "
                 f"user's permissions, then clear the task: it continues with {self.describe()}"
             ) from None
@@ -243,9 +243,6 @@ class _DeadlinePassed(Exception):
 class _CredentialsRefused(NetAppDataOpsError):
     """The backend refused the connection twice, the second time after reading it again."""
 
-
-# HTTP statuses that mean "these credentials or permissions are refused".
-_REFUSED = frozenset({401, 403})
 
 # Why on_kill keeps the operation, by the task's state ("failed", the only stop order, is absent).
 _KEEP: dict[str | None, str] = {

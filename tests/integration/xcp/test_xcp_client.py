@@ -221,14 +221,14 @@ async def test_without_host_key_the_users_known_hosts_decide(
     assert str(answer.stdout).strip() == "ok"
 
 
-async def test_a_refused_key_is_a_401(xcp_host: XcpHost, tmp_path: Path) -> None:
+async def test_a_refused_key_is_an_ssh_authentication_refusal(xcp_host: XcpHost, tmp_path: Path) -> None:
     from tests.helpers.xcp import keygen
 
     stranger, _ = keygen(tmp_path / "stranger")
     async with shared_host(target(xcp_host, private_key=stranger)) as host:
         with pytest.raises(SshError, match="refused the credentials") as caught:
             await host.run("true")
-    assert caught.value.status == 401
+    assert caught.value.refusal == "SSH authentication"
     assert stranger not in str(caught.value)
 
 

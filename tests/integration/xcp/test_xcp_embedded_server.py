@@ -83,7 +83,7 @@ async def test_password_authentication(tmp_path: Path) -> None:
         async with shared_host(bad) as host:
             with pytest.raises(SshError, match="refused the credentials") as caught:
                 await host.run("true")
-        assert caught.value.status == 401
+        assert caught.value.refusal == "SSH authentication"
         assert "wrong" not in str(caught.value)
     finally:
         await server.stop()

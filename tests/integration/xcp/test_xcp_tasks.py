@@ -308,7 +308,7 @@ async def test_refused_credentials_end_the_wait_after_reading_the_connection_twi
     with structlog.testing.capture_logs() as logs:
         event = await only_event(trigger)
     assert event["status"] == "error"
-    assert "rejected (HTTP 401) twice" in event["message"]
+    assert "rejected (SSH authentication) twice" in event["message"]
     assert "refused the credentials" in event["message"]
     assert any("reading the connection again" in str(entry.get("event")) for entry in logs)
     assert stranger.splitlines()[1] not in json.dumps(event)
