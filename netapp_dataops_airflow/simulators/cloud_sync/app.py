@@ -6,19 +6,23 @@ then (for ``/api``) the bearer token is checked, so a fault hits a request whate
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from netapp_dataops_airflow.simulators._control import PREFIX
+from netapp_dataops_airflow.simulators._faults import Fault, fault_middleware
 from netapp_dataops_airflow.simulators.cloud_sync.control import control_routes
 from netapp_dataops_airflow.simulators.cloud_sync.errors import CloudSyncApiError, TokenError
 from netapp_dataops_airflow.simulators.cloud_sync.models import CloudSyncBackend
 
 TOKEN_PATH = "/oauth/token"
 API_PREFIX = "/api"
+
+
+def _refusal(fault: Fault) -> CloudSyncApiError:
+    return CloudSyncApiError(fault.status, fault.message)
 
 
 def make_app(backend: CloudSyncBackend) -> web.Application:
@@ -36,25 +40,6 @@ def make_app(backend: CloudSyncBackend) -> web.Application:
             if request.path.startswith(PREFIX):
                 raise
             return web.json_response({"code": 404, "message": "Not Found"}, status=404)
-
-    @web.middleware
-    async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(PREFIX):
-            return await handler(request)
-        backend.record_request(request.method, request.path_qs)
-        fault = backend.take_fault(request.method, request.path)
-        if fault is None:
-            return await handler(request)
-        if fault.kind == "stall":
-            await asyncio.sleep(fault.seconds)
-            return await handler(request)
-        if fault.kind == "garble":
-            return web.Response(status=200, text=fault.body, content_type="application/json")
-        if fault.kind == "drop":
-            assert request.transport is not None
-            request.transport.close()
-            return web.Response()  # never delivered: the connection is gone
-        raise CloudSyncApiError(fault.status, fault.message)
 
     @web.middleware
     async def bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -91,7 +76,7 @@ def make_app(backend: CloudSyncBackend) -> web.Application:
         backend.abort(account(request), request.match_info["id"])
         return web.json_response({}, status=200)
 
-    app = web.Application(middlewares=[envelopes, faults, bearer])
+    app = web.Application(middlewares=[envelopes, fault_middleware(backend, _refusal), bearer])
     app.add_routes(
         [
             web.post(TOKEN_PATH, token),

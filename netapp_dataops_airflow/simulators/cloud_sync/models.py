@@ -12,7 +12,6 @@ so there is no background task. Right after a sync request the previous activity
 from __future__ import annotations
 
 import base64
-import collections
 import datetime
 import functools
 import json
@@ -23,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from netapp_dataops_airflow.simulators._clock import Clock
+from netapp_dataops_airflow.simulators._faults import Fault, FaultPlan
+from netapp_dataops_airflow.simulators._requests import RequestLog
 from netapp_dataops_airflow.simulators.cloud_sync import errors
 from netapp_dataops_airflow.simulators.cloud_sync.errors import CloudSyncApiError
-from netapp_dataops_airflow.simulators.ontap.clock import Clock
-from netapp_dataops_airflow.simulators.ontap.faults import Fault, FaultPlan
 
 ACTIVE_STATUSES = ("PENDING", "RUNNING")
 OUTCOMES = ("DONE", "FAILED")
@@ -35,7 +35,6 @@ PROTOCOLS = ("nfs", "s3")
 REFRESH_CLIENT_ID = "Mu0V1ywgYteI6w1MbD15fKfVIUrNXGWC"
 PASSWORD_CLIENT_IDS = ("UaVhOIXMWQs5i1WdDxauXe5Mqkb34NJQ", "QC3AgHk6qdbmC7Yyr82ApBwaaJLwRrNO")
 RELATIONSHIP_ID = re.compile(r"^[0-9a-f]{24}$")
-REQUEST_LOG_SIZE = 100_000
 DEFAULT_ACCOUNT = "account-Sim00001"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -333,7 +332,7 @@ class CloudSyncBackend:
         self.relationships: dict[str, Relationship] = {}
         self.sync_settings = SyncSettings()
         self.faults = FaultPlan()
-        self.requests: collections.deque[str] = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        self.requests = RequestLog()
         self.token_requests = 0
 
     @_locked
@@ -463,17 +462,12 @@ class CloudSyncBackend:
     @_locked
     def record_request(self, method: str, path_qs: str) -> None:
         """Note a request as it arrived (``"GET /api/..."``), faults and bad tokens included."""
-        self.requests.append(f"{method.upper()} {path_qs}")
+        self.requests.record(method, path_qs)
 
     @_locked
     def requests_matching(self, method: str | None = None, path: str = "") -> list[str]:
         """Return the logged requests with ``method`` (any if ``None``) whose path starts with ``path``."""
-        return [
-            entry
-            for entry in self.requests
-            if (method is None or entry.startswith(f"{method.upper()} "))
-            and entry.partition(" ")[2].startswith(path)
-        ]
+        return self.requests.matching(method, path)
 
     # ---- token endpoint ----------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ format), ``control`` (the ``/_simulator/`` HTTP control API), ``app`` (auth, fau
 
 from __future__ import annotations
 
+from netapp_dataops_airflow.simulators._faults import Fault
 from netapp_dataops_airflow.simulators.ontap.errors import OntapApiError
-from netapp_dataops_airflow.simulators.ontap.faults import Fault
 from netapp_dataops_airflow.simulators.ontap.models import (
     OntapBackend,
     Relationship,

@@ -7,7 +7,6 @@ overloaded cluster would.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hmac
@@ -16,6 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from netapp_dataops_airflow.simulators._control import PREFIX
+from netapp_dataops_airflow.simulators._faults import Fault, fault_middleware
 from netapp_dataops_airflow.simulators.ontap import errors
 from netapp_dataops_airflow.simulators.ontap.control import control_routes
 from netapp_dataops_airflow.simulators.ontap.errors import OntapApiError
@@ -36,6 +36,10 @@ def _credentials(header: str) -> tuple[str, str] | None:
     return (user, password) if separator else None
 
 
+def _refusal(fault: Fault) -> OntapApiError:
+    return OntapApiError(fault.status, fault.code, fault.message)
+
+
 def make_app(backend: OntapBackend, *, username: str, password: str) -> web.Application:
     """Build the simulator's application for ``backend``, accepting one user."""
 
@@ -51,24 +55,6 @@ def make_app(backend: OntapBackend, *, username: str, password: str) -> web.Appl
             if request.path.startswith(PREFIX):
                 raise
             return hal(OntapApiError(404, errors.API_NOT_FOUND, "API not found").envelope(), 404)
-
-    @web.middleware
-    async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith(PREFIX):
-            backend.record_request(request.method, request.path_qs)
-        fault = None if request.path.startswith(PREFIX) else backend.take_fault(request.method, request.path)
-        if fault is None:
-            return await handler(request)
-        if fault.kind == "stall":
-            await asyncio.sleep(fault.seconds)
-            return await handler(request)
-        if fault.kind == "garble":
-            return web.Response(status=200, text=fault.body, content_type=HAL_JSON)
-        if fault.kind == "drop":
-            assert request.transport is not None
-            request.transport.close()
-            return web.Response()  # never delivered: the connection is gone
-        raise OntapApiError(fault.status, fault.code, fault.message)
 
     @web.middleware
     async def basic_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -92,7 +78,14 @@ def make_app(backend: OntapBackend, *, username: str, password: str) -> web.Appl
         with backend.lock:
             return await handler(request)
 
-    app = web.Application(middlewares=[envelopes, faults, basic_auth, consistent])
+    app = web.Application(
+        middlewares=[
+            envelopes,
+            fault_middleware(backend, _refusal, content_type=HAL_JSON),
+            basic_auth,
+            consistent,
+        ]
+    )
     app.add_routes(OntapResponses(backend).routes())
     app.add_routes(control_routes(backend))
     return app

@@ -10,7 +10,6 @@ their own thread while the server thread answers requests.
 
 from __future__ import annotations
 
-import collections
 import datetime
 import functools
 import itertools
@@ -20,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from netapp_dataops_airflow.simulators._clock import Clock
+from netapp_dataops_airflow.simulators._faults import Fault, FaultPlan
+from netapp_dataops_airflow.simulators._requests import RequestLog
 from netapp_dataops_airflow.simulators.ontap import errors
-from netapp_dataops_airflow.simulators.ontap.clock import Clock
 from netapp_dataops_airflow.simulators.ontap.errors import OntapApiError
-from netapp_dataops_airflow.simulators.ontap.faults import Fault, FaultPlan
 
 ACTIVE_TRANSFER_STATES = ("queued", "transferring")
 TRANSFER_OUTCOMES = ("success", "failed")
@@ -36,8 +36,6 @@ TRANSFER_RETENTION_SECONDS = 24 * 3600
 KEEPS_FINISHED_TRANSFERS_FROM = (9, 10)
 JOB_RETENTION_SECONDS = 300.0
 ANOTHER_TRANSFER = "Another transfer is in progress."
-# The request log keeps this many entries (a long-running demo server must not grow without bound).
-REQUEST_LOG_SIZE = 100_000
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -276,7 +274,7 @@ class OntapBackend:
         self.job_seconds = 0.0
         self.page_size: int | None = None
         self.faults = FaultPlan()
-        self.requests: collections.deque[str] = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        self.requests = RequestLog()
 
     @_locked
     def set_cluster(self, *, name: str | None = None, version: str | None = None) -> Cluster:
@@ -417,17 +415,12 @@ class OntapBackend:
     @_locked
     def record_request(self, method: str, path_qs: str) -> None:
         """Note an API request as it arrived (``"GET /api/...?..."``), faults and bad credentials included."""
-        self.requests.append(f"{method.upper()} {path_qs}")
+        self.requests.record(method, path_qs)
 
     @_locked
     def requests_matching(self, method: str | None = None, path: str = "") -> list[str]:
         """Return the logged requests with ``method`` (any if ``None``) whose path starts with ``path``."""
-        return [
-            entry
-            for entry in self.requests
-            if (method is None or entry.startswith(f"{method.upper()} "))
-            and entry.partition(" ")[2].startswith(path)
-        ]
+        return self.requests.matching(method, path)
 
     @_locked
     def take_fault(self, method: str, path: str) -> Fault | None:

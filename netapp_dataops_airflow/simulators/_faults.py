@@ -1,9 +1,9 @@
-"""Faults the HTTP layer injects before a request reaches the simulated cluster.
+"""Faults the HTTP layer injects before a request reaches a simulated service (ONTAP, Cloud Sync).
 
 A fault matches requests by method and path prefix and fires a fixed number of times. Kinds:
 
-* ``error``: answer with ``status`` and an ONTAP error envelope (``code``, ``message``), e.g. a 500
-  or one of the "wait and retry" codes;
+* ``error``: answer with ``status`` and the service's error envelope (``message``, and for ONTAP
+  ``code``), e.g. a 500 or one of ONTAP's "wait and retry" codes;
 * ``drop``: close the connection without answering;
 * ``stall``: wait ``seconds`` and then answer normally;
 * ``garble``: answer HTTP 200 with ``body`` as it is (by default JSON cut short), as a proxy's page or
@@ -12,9 +12,15 @@ A fault matches requests by method and path prefix and fires a fixed number of t
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from netapp_dataops_airflow.simulators.ontap import errors
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from netapp_dataops_airflow.simulators._control import PREFIX
 
 FAULT_KINDS = ("error", "drop", "stall", "garble")
 # What a garbled answer says by default: a collection cut off mid-record.
@@ -30,7 +36,7 @@ class Fault:
     path: str | None = None
     times: int = 1
     status: int = 500
-    code: str = errors.INTERNAL_ERROR
+    code: str = "8"  # ONTAP's "internal error"; services without codes ignore it
     message: str = "Internal error (injected by the simulator)."
     seconds: float = 0.0
     body: str = GARBLED_BODY
@@ -77,3 +83,42 @@ class FaultPlan:
     def pending(self) -> list[Fault]:
         """Return the faults that have not fired out yet."""
         return list(self._faults)
+
+
+class FaultyBackend(Protocol):
+    """What :func:`fault_middleware` needs of a simulated service."""
+
+    def record_request(self, method: str, path_qs: str) -> None: ...
+
+    def take_fault(self, method: str, path: str) -> Fault | None: ...
+
+
+def fault_middleware(
+    backend: FaultyBackend, refuse: Callable[[Fault], Exception], *, content_type: str = "application/json"
+) -> Middleware:
+    """Build the middleware that logs each API request and fires the fault that applies to it.
+
+    ``refuse`` turns an ``error`` fault into the service's own exception (its envelope middleware,
+    outside this one, renders it). The control API is neither logged nor faulted.
+    """
+
+    @web.middleware
+    async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(PREFIX):
+            return await handler(request)
+        backend.record_request(request.method, request.path_qs)
+        fault = backend.take_fault(request.method, request.path)
+        if fault is None:
+            return await handler(request)
+        if fault.kind == "stall":
+            await asyncio.sleep(fault.seconds)
+            return await handler(request)
+        if fault.kind == "garble":
+            return web.Response(status=200, text=fault.body, content_type=content_type)
+        if fault.kind == "drop":
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()  # never delivered: the connection is gone
+        raise refuse(fault)
+
+    return faults
