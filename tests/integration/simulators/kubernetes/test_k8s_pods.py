@@ -159,7 +159,9 @@ async def test_missing_or_unbound_claims_leave_the_pod_pending(
     await until(lambda: unschedulable("needs-data") == message, what="the pod reported unschedulable")
     assert "FailedScheduling" in event_reasons(kubernetes_simulator, "needs-data")
     pod = stored(kubernetes_simulator, "needs-data")
-    assert pod is not None and "nodeName" not in pod["spec"] and pod["status"]["phase"] == "Pending"
+    assert pod is not None
+    assert "nodeName" not in pod["spec"]
+    assert pod["status"]["phase"] == "Pending"
     # An unscheduled pod has an empty log, as the apiserver answers without a kubelet to ask.
     assert await (await http.get(f"{PODS}/needs-data/log")).text() == ""
     # An Immediate claim that cannot bind (its class does not exist) keeps a pod off the node too.
