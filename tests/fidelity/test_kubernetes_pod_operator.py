@@ -17,7 +17,7 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.sdk import DAG
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, kinds
-from netapp_dataops_airflow.simulators.kubernetes.workloads import DURATION, EXIT_CODE, OUTPUT
+from netapp_dataops_airflow.simulators.kubernetes.workloads import DURATION, EXIT_CODE, OUTPUT, XCOM
 from netapp_dataops_airflow.testing import DagRunResult, run_dag
 from tests.helpers.connections import kubernetes_fields
 
@@ -113,3 +113,29 @@ def test_kept_pod_reports_its_run(cluster: KubernetesSimulator) -> None:
     assert pod["status"]["phase"] == "Succeeded"
     assert pod["spec"]["nodeName"] == "sim-node-1"
     assert pod["metadata"]["labels"]["kubernetes_pod_operator"] == "True"
+
+
+# websocket-client never shuts a socket down once the server has closed the exec (its close() returns
+# early when the peer's close frame was already answered), so the operator's exec leaves one socket to
+# the garbage collector, as it does against a real apiserver.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <ssl.SSLSocket:pytest.PytestUnraisableExceptionWarning"
+)
+@pytest.mark.filterwarnings("ignore:unclosed <ssl.SSLSocket:ResourceWarning")
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
+def test_do_xcom_push_reads_the_sidecar_over_exec(cluster: KubernetesSimulator, deferrable: bool) -> None:
+    dag_id = f"kpo_xcom_{'deferrable' if deferrable else 'sync'}"
+    result = run_pod(
+        dag_id,
+        deferrable=deferrable,
+        annotations={XCOM: '{"accuracy": 0.97, "rows": 1200}'},
+        do_xcom_push=True,
+        on_finish_action="keep_pod",
+    )
+    assert result.state == "success", result.log_text
+    assert result.xcom("pod") == {"accuracy": 0.97, "rows": 1200}
+    pod = pods(cluster)[dag_id.replace("_", "-")]
+    # The exec's kill stopped the sidecar (it traps SIGINT and exits 0), so the pod succeeded.
+    assert pod["status"]["phase"] == "Succeeded"
+    states = {s["name"]: s["state"] for s in pod["status"]["containerStatuses"]}
+    assert states["airflow-xcom-sidecar"]["terminated"]["exitCode"] == 0
