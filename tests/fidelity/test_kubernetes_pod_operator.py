@@ -8,6 +8,7 @@ bearer token against the simulated apiserver and kubelet.
 from __future__ import annotations
 
 import datetime
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,7 @@ def test_do_xcom_push_reads_the_sidecar_over_exec(cluster: KubernetesSimulator, 
         do_xcom_push=True,
         on_finish_action="keep_pod",
     )
+    gc.collect()  # collect the exec's socket while the filters above apply
     assert result.state == "success", result.log_text
     assert result.xcom("pod") == {"accuracy": 0.97, "rows": 1200}
     pod = pods(cluster)[dag_id.replace("_", "-")]
