@@ -116,9 +116,13 @@ def test_deferrable_logging_interval_reads_the_log_from_the_trigger(cluster: Kub
         on_finish_action="delete_pod",
     )
     assert result.state == "success", result.log_text
-    logged = container_log(result)
-    for i in range(5):
-        assert f"batch {i}" in logged
+    lines = container_log(result).splitlines()
+    # The trigger read the first lines (its AsyncPodManager logs them), the resumed task the last.
+    assert any("AsyncPodManager" in line and line.endswith("[base] batch 0") for line in lines)
+    assert any("KubernetesPodOperator" in line and line.endswith("batch 4") for line in lines)
+    # Not every line is asserted: the provider skips lines of the current second and asks for the
+    # next read with a whole-second sinceSeconds, so a line just before a read can be missed, as it
+    # can on a real cluster.
     assert pods(cluster) == {}
 
 
