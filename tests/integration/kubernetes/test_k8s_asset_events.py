@@ -1,8 +1,9 @@
-"""Snapshot and clone tasks record Airflow asset events for the PVCs whose data they captured or made."""
+"""Snapshot and clone tasks record asset events for the PVCs they captured or made, and OpenLineage facets."""
 
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from airflow.sdk import DAG, Asset, AssetAlias, dag, task
 from netapp_dataops_airflow.operators.kubernetes import CloneVolumeOperator, VolumeSnapshotOperator
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
 from netapp_dataops_airflow.testing import run_dag
-from tests.helpers.lineage import asset_events
+from tests.helpers.lineage import asset_events, completed, openlineage_to_file
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(120)]
 
@@ -81,3 +82,48 @@ def test_own_outlets_get_the_events_and_asset_events_false_records_none(
     assert (events["aliased"].uri, events["aliased"].aliases) == (pvc_uri, ("training-data",))
     assert events["named"].extra == {"operation": "volume_snapshot", **result.xcom("named")}
     assert events["named"].aliases == ()
+
+
+def test_openlineage_events_name_the_pvcs_and_snapshots(
+    seeded_kubernetes: KubernetesSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded_kubernetes.backend.seed(*bound_claim("model"))
+    with DAG("k8s_openlineage", schedule=None, start_date=START) as pipeline:
+        dataset = VolumeSnapshotOperator(task_id="dataset", pvc="data", snapshot="dataset-snap")
+        model = VolumeSnapshotOperator(
+            task_id="model", pvc="model", snapshot="model-snap", derived_from=dataset.output
+        )
+        clone = CloneVolumeOperator(task_id="clone", source_snapshot="dataset-snap", new_pvc="ws")
+        dataset >> [model, clone]
+
+    with openlineage_to_file(tmp_path / "events.jsonl", monkeypatch) as events:
+        result = run_dag(pipeline)
+        emitted = events()
+    assert result.state == "success", result.log_text
+
+    namespace = cluster(seeded_kubernetes)
+    model_event = completed(emitted, "k8s_openlineage.model")
+    assert [(d.namespace, d.name) for d in model_event.inputs] == [
+        (namespace, "default/persistentvolumeclaims/model"),
+        (namespace, "default/volumesnapshots/dataset-snap"),
+    ]
+    assert [(d.namespace, d.name) for d in model_event.outputs] == [
+        (namespace, "default/volumesnapshots/model-snap")
+    ]
+    facet = model_event.run.facets["netapp_dataops"]
+    assert facet["operation"] == "volume_snapshot"
+    assert facet["facts"] == result.xcom("model")
+    assert facet["_producer"].startswith("https://")
+    assert facet["_schemaURL"].startswith("https://")
+
+    dataset_event = completed(emitted, "k8s_openlineage.dataset")
+    assert [d.name for d in dataset_event.outputs] == ["default/volumesnapshots/dataset-snap"]
+    # the model's input is the dataset task's output: the two runs join in a lineage graph
+    assert (dataset_event.outputs[0].namespace, dataset_event.outputs[0].name) == (
+        model_event.inputs[1].namespace,
+        model_event.inputs[1].name,
+    )
+    clone_event = completed(emitted, "k8s_openlineage.clone")
+    assert [d.name for d in clone_event.inputs] == ["default/volumesnapshots/dataset-snap"]
+    assert [d.name for d in clone_event.outputs] == ["default/persistentvolumeclaims/ws"]
+    assert clone_event.run.facets["netapp_dataops"]["operation"] == "volume_clone"
