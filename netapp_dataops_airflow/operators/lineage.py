@@ -76,11 +76,16 @@ def kubernetes_dataset(cluster: str, namespace: str, plural: str, name: str) -> 
 
 
 def ontap_dataset(host: str, path: str | None) -> Dataset | None:
-    """Name a volume ``svm:volume`` on a cluster: ``ontap://host`` and ``<svm>/<volume>``."""
+    """Name a volume ``svm:volume`` on a cluster: ``ontap://host[:port]`` and ``<svm>/<volume>``.
+
+    ``host`` is the connection's address (a URL or ``host[:port]``); port 443 is left out.
+    """
     if not path or ":" not in path:
         return None
     svm, _, volume = path.partition(":")
-    return Dataset(f"ontap://{host.lower()}", f"{svm}/{volume}")
+    parts = urllib.parse.urlsplit(host if "://" in host else f"https://{host}")
+    port = f":{parts.port}" if parts.port not in (None, 443) else ""
+    return Dataset(f"ontap://{(parts.hostname or host).lower()}{port}", f"{svm}/{volume}")
 
 
 def endpoint_dataset(protocol: str | None, host: str | None, path: str | None) -> Dataset | None:

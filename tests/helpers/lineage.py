@@ -59,7 +59,7 @@ def openlineage_to_file(path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     Yields a function returning the ``RunEvent`` objects written so far, parsed by OpenLineage's client.
     """
     from airflow.providers.openlineage import conf
-    from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
+    from airflow.providers.openlineage.plugins.listener import OpenLineageListener
     from airflow.sdk.listener import get_listener_manager
 
     transport = {"type": "file", "log_file_path": str(path), "append": True}
@@ -71,8 +71,13 @@ def openlineage_to_file(path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     ]
     for clear in clear_caches:
         clear()
-    listener = get_openlineage_listener()
+    listener = OpenLineageListener()  # its own client: the provider's singleton keeps the first transport
     manager = get_listener_manager()
+    # The provider's plugin adds its own listener if the manager is first built inside this block
+    # (OpenLineage on). It would outlive the block's settings: it goes, and is not put back.
+    for other in manager.pm.get_plugins():
+        if isinstance(other, OpenLineageListener):
+            manager.pm.unregister(other)
     manager.add_listener(listener)
     try:
         yield lambda: read_run_events(path)
@@ -112,5 +117,6 @@ def run_event(data: dict[str, Any]) -> Any:
 
 def completed(events: list[Any], job_name: str) -> Any:
     """Return the one COMPLETE event of a job (``<dag_id>.<task_id>`` for a task)."""
-    [found] = [e for e in events if e.job.name == job_name and e.eventType.value == "COMPLETE"]
-    return found
+    found = [e for e in events if e.job.name == job_name and e.eventType.value == "COMPLETE"]
+    assert len(found) == 1, [(e.job.name, e.eventType.value) for e in events]
+    return found[0]
