@@ -72,7 +72,7 @@ def kubernetes_namespace(server: str | None) -> str:
         return "kubernetes://kubernetes.default.svc:443"
     parts = urllib.parse.urlsplit(server if "://" in server else f"https://{server}")
     port = parts.port or (80 if parts.scheme == "http" else 443)
-    return f"kubernetes://{(parts.hostname or 'unknown').lower()}:{port}"
+    return f"kubernetes://{_host(parts, server)}:{port}"
 
 
 def kubernetes_dataset(cluster: str, namespace: str, plural: str, name: str) -> Dataset:
@@ -90,7 +90,13 @@ def ontap_dataset(host: str, path: str | None) -> Dataset | None:
     svm, _, volume = path.partition(":")
     parts = urllib.parse.urlsplit(host if "://" in host else f"https://{host}")
     port = f":{parts.port}" if parts.port not in (None, 443) else ""
-    return Dataset(f"ontap://{(parts.hostname or host).lower()}{port}", f"{svm}/{volume}")
+    return Dataset(f"ontap://{_host(parts, host)}{port}", f"{svm}/{volume}")
+
+
+def _host(parts: urllib.parse.SplitResult, given: str) -> str:
+    """Return the host of a URL, lowercase, an IPv6 address in brackets (as a URI must have it)."""
+    host = (parts.hostname or given).lower()
+    return f"[{host}]" if ":" in host else host
 
 
 def endpoint_dataset(protocol: str | None, host: str | None, path: str | None) -> Dataset | None:
