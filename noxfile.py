@@ -55,9 +55,15 @@ def tests_python() -> str:
 
 
 def airflow_env(session: nox.Session) -> dict[str, str]:
-    """Keep Airflow's home (config, SQLite database, logs) inside the session, never in ``~/airflow``."""
+    """Keep Airflow's home (config, SQLite database, logs) inside the session, never in ``~/airflow``.
+
+    The home starts empty on every run: a database kept from an earlier checkout holds DAG versions
+    serialized by older code, which Airflow then reads as two versions of one DAG.
+    """
+    home = Path(session.create_tmp()).resolve() / "airflow-home"
+    shutil.rmtree(home, ignore_errors=True)
     return {
-        "AIRFLOW_HOME": str(Path(session.create_tmp()).resolve() / "airflow-home"),
+        "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
     }
