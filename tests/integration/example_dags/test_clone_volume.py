@@ -40,19 +40,19 @@ def claim(cluster: KubernetesSimulator, name: str) -> dict[str, Any]:
     return cluster.backend.get(kinds.PVCS, "default", name)
 
 
-def test_the_defaults_clone_the_snapshot(cluster: KubernetesSimulator) -> None:
+def test_the_defaults_clone_the_snapshot_under_a_name_of_the_run(cluster: KubernetesSimulator) -> None:
     result = run_dag(clone_volume())
 
     assert result.state == "success", result.log_text
     assert result.task_states == {"clone": "success", "report": "success"}
     clone = result.xcom("clone")
-    assert (clone["name"], clone["source_kind"], clone["source_name"], clone["clone_method"]) == (
-        "datavol-clone-2",
+    assert (clone["source_kind"], clone["source_name"], clone["clone_method"]) == (
         "VolumeSnapshot",
         "snap1",
         "csi",
     )
-    created = claim(cluster, "datavol-clone-2")
+    assert clone["name"].startswith("snap1-clone-")
+    created = claim(cluster, clone["name"])
     assert created["spec"]["dataSource"] == {
         "apiGroup": "snapshot.storage.k8s.io",
         "kind": "VolumeSnapshot",
@@ -61,10 +61,9 @@ def test_the_defaults_clone_the_snapshot(cluster: KubernetesSimulator) -> None:
     assert created["status"]["phase"] == "Bound"
 
 
-def test_a_flexclone_of_the_pvc_with_a_derived_name(cluster: KubernetesSimulator) -> None:
-    result = run_dag(
-        clone_volume(), run_conf={"clone_from": "pvc", "clone_method": "trident", "new_pvc": None}
-    )
+def test_a_flexclone_of_the_pvc_with_a_name_given(cluster: KubernetesSimulator) -> None:
+    conf = {"clone_from": "pvc", "clone_method": "trident", "new_pvc": "datavol-clone-2"}
+    result = run_dag(clone_volume(), run_conf=conf)
 
     assert result.state == "success", result.log_text
     clone = result.xcom("clone")
@@ -74,8 +73,8 @@ def test_a_flexclone_of_the_pvc_with_a_derived_name(cluster: KubernetesSimulator
         "trident",
         "2Gi",
     )
-    assert clone["name"].startswith("gold-datavol-clone-")
-    created = claim(cluster, clone["name"])
+    assert clone["name"] == "datavol-clone-2"
+    created = claim(cluster, "datavol-clone-2")
     assert created["metadata"]["annotations"][TRIDENT_CLONE_ANNOTATION] == "gold-datavol"
     assert "dataSource" not in created["spec"]
     assert created["status"]["phase"] == "Bound"
