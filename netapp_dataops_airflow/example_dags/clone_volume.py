@@ -32,8 +32,8 @@ from airflow.sdk import Param, dag, task
         "source_pvc": Param(
             "gold-datavol", type="string", description="The PVC to clone when clone_from is 'pvc'."
         ),
-        # No fixed default name: each run makes its own clone (a name taken by another run's clone
-        # would be refused rather than silently reused).
+        # No fixed default name: each run makes its own clone. Under a fixed name, a later run would
+        # find the first run's clone and adopt it instead of cloning afresh.
         "new_pvc": Param(
             "",
             type="string",
