@@ -58,13 +58,14 @@ class NetAppOperator(BaseOperator):
         asset_events: bool = True,
         **kwargs: Any,
     ) -> None:
-        outlets_given = kwargs.get("outlets") is not None
+        # Empty counts as none: a mapped task is built from partial kwargs that hold outlets=[].
+        outlets_given = bool(kwargs.get("outlets"))
         super().__init__(**kwargs)
         self.deadline = deadline
         self.cancel_on_kill = cancel_on_kill
         self.asset_events = flag(asset_events, "asset_events", default=True)
         if self.asset_events and not outlets_given:
-            dag_id = self.dag.dag_id if self.has_dag() else None
+            dag_id = self.dag.dag_id if self.has_dag() else None  # type: ignore[no-untyped-call]
             self.outlets = [AssetAlias(name=lineage.alias_name(dag_id, self.task_id))]
         self._lineage: lineage.Lineage | None = None
 
@@ -148,7 +149,7 @@ class NetAppOperator(BaseOperator):
             self.log.warning("Could not record the lineage of %s: %s", self.task_id, exc)
         return result
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
         """Tell the OpenLineage provider what the task read and wrote, and the operation's facts."""
         return lineage.operator_lineage(self._lineage)
 

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 ALIAS_PREFIX = "netapp-dataops"
 FACET_NAME = "netapp_dataops"
 PROJECT_URL = "https://github.com/NetApp/netapp-dataops-airflow"
+#: The run facet's JSON schema, shipped next to this module.
+FACET_SCHEMA_URL = (
+    f"{PROJECT_URL}/raw/main/netapp_dataops_airflow/operators/NetAppDataOpsRunFacet.json"
+    "#/$defs/NetAppDataOpsRunFacet"
+)
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,7 @@ def emit_asset_events(outlets: Sequence[Any], context: Context, lineage: Lineage
     return added
 
 
-def operator_lineage(lineage: Lineage | None) -> OperatorLineage:
+def operator_lineage(lineage: Lineage | None) -> OperatorLineage[Any, Any]:
     """Build the OpenLineage provider's ``OperatorLineage``: datasets, and the facts as a run facet."""
     from airflow.providers.common.compat.openlineage.facet import Dataset as OLDataset
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -160,11 +165,11 @@ def run_facet_class() -> type[Any]:
     producer = f"{PROJECT_URL}/tree/{_version()}"
 
     @define
-    class NetAppDataOpsRunFacet(RunFacet):  # type: ignore[misc]
+    class NetAppDataOpsRunFacet(RunFacet):
         """What a NetApp DataOps task did: the operation and its facts (the task's result).
 
         :param operation: ``volume_snapshot``, ``volume_clone``, ``snapmirror_update``,
-            ``cloud_sync`` or ``xcp_<operation>``.
+            ``cloud_sync``, ``xcp_copy`` or ``xcp_verify``.
         :param facts: the task's result, e.g. the snapshot's name, handle, restore size and
             ``derived_from``, or a transfer's bytes and end time.
         """
@@ -173,18 +178,11 @@ def run_facet_class() -> type[Any]:
         facts: dict[str, Any]
 
         def __attrs_post_init__(self) -> None:
+            self._producer = self._producer or producer  # the base class fills in only an empty one
             super().__attrs_post_init__()
-            if self._producer == self.__class__._default_producer():
-                self._producer = producer
-
-        @staticmethod
-        def _default_producer() -> str:
-            from openlineage.client.generated.base import PRODUCER
-
-            return str(PRODUCER)
 
         @staticmethod
         def _get_schema() -> str:
-            return f"{PROJECT_URL}/blob/{_version()}/docs/lineage.md#the-netapp_dataops-run-facet"
+            return FACET_SCHEMA_URL
 
     return NetAppDataOpsRunFacet

@@ -10,6 +10,7 @@ import pytest
 from airflow.sdk import DAG, Asset, AssetAlias, dag, task
 
 from netapp_dataops_airflow.operators.kubernetes import CloneVolumeOperator, VolumeSnapshotOperator
+from netapp_dataops_airflow.operators.lineage import FACET_SCHEMA_URL, PROJECT_URL
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
 from netapp_dataops_airflow.testing import run_dag
 from tests.helpers.lineage import asset_events, completed, openlineage_to_file
@@ -113,8 +114,8 @@ def test_openlineage_events_name_the_pvcs_and_snapshots(
     facet = model_event.run.facets["netapp_dataops"]
     assert facet["operation"] == "volume_snapshot"
     assert facet["facts"] == result.xcom("model")
-    assert facet["_producer"].startswith("https://")
-    assert facet["_schemaURL"].startswith("https://")
+    assert facet["_producer"].startswith(f"{PROJECT_URL}/tree/")
+    assert facet["_schemaURL"] == FACET_SCHEMA_URL
 
     dataset_event = completed(emitted, "k8s_openlineage.dataset")
     assert [d.name for d in dataset_event.outputs] == ["default/volumesnapshots/dataset-snap"]
@@ -127,3 +128,37 @@ def test_openlineage_events_name_the_pvcs_and_snapshots(
     assert [d.name for d in clone_event.inputs] == ["default/volumesnapshots/dataset-snap"]
     assert [d.name for d in clone_event.outputs] == ["default/persistentvolumeclaims/ws"]
     assert clone_event.run.facets["netapp_dataops"]["operation"] == "volume_clone"
+
+
+class UntellingSnapshotOperator(VolumeSnapshotOperator):
+    """A snapshot operator whose lineage cannot be worked out (a user's subclass with a bug, say)."""
+
+    def lineage_of(self, result: Any) -> Any:
+        raise KeyError("source_pvc")
+
+
+def test_a_lineage_problem_is_a_warning_never_a_failed_snapshot(
+    seeded_kubernetes: KubernetesSimulator,
+) -> None:
+    with DAG("k8s_lineage_problem", schedule=None, start_date=START) as pipeline:
+        UntellingSnapshotOperator(task_id="snap", pvc="data", snapshot="kept")
+
+    result = run_dag(pipeline)
+    assert result.task_states == {"snap": "success"}, result.log_text
+    assert result.xcom("snap")["name"] == "kept"
+    assert "Could not record the lineage of snap: 'source_pvc'" in result.log_text
+    assert asset_events(result.dag_id, result.run_id) == []
+
+
+def test_mapped_snapshots_record_one_event_per_pvc(seeded_kubernetes: KubernetesSimulator) -> None:
+    seeded_kubernetes.backend.seed(*bound_claim("model"))
+    with DAG("k8s_asset_events_mapped", schedule=None, start_date=START) as pipeline:
+        VolumeSnapshotOperator.partial(task_id="snap").expand(pvc=["data", "model"])
+
+    result = run_dag(pipeline)
+    assert result.state == "success", result.log_text
+    pvcs = f"{cluster(seeded_kubernetes)}/default/persistentvolumeclaims"
+    events = asset_events(result.dag_id, result.run_id)
+    assert sorted(event.uri for event in events) == [f"{pvcs}/data", f"{pvcs}/model"]
+    assert {event.extra["source_pvc"] for event in events} == {"data", "model"}
+    assert {event.aliases for event in events} == {("netapp-dataops:k8s_asset_events_mapped.snap",)}
