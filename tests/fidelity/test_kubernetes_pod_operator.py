@@ -8,6 +8,7 @@ bearer token against the simulated apiserver and kubelet.
 from __future__ import annotations
 
 import datetime
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,22 @@ def test_failing_pod_fails_the_task_with_its_exit_code(
     assert kept["metadata"]["labels"]["already_checked"] == "True"
 
 
+def test_deferrable_logging_interval_reads_the_log_from_the_trigger(cluster: KubernetesSimulator) -> None:
+    # Five lines over 2.5 s; every second the trigger hands the lines so far to the task and waits again.
+    result = run_pod(
+        "kpo_interval",
+        deferrable=True,
+        annotations={OUTPUT: "\n".join(f"batch {i}" for i in range(5)), DURATION: "2.5"},
+        logging_interval=1,
+        on_finish_action="delete_pod",
+    )
+    assert result.state == "success", result.log_text
+    logged = container_log(result)
+    for i in range(5):
+        assert f"batch {i}" in logged
+    assert pods(cluster) == {}
+
+
 def test_kept_pod_reports_its_run(cluster: KubernetesSimulator) -> None:
     result = run_pod("kpo_keep", deferrable=True, annotations={}, on_finish_action="keep_pod")
     assert result.state == "success", result.log_text
@@ -132,6 +149,7 @@ def test_do_xcom_push_reads_the_sidecar_over_exec(cluster: KubernetesSimulator, 
         do_xcom_push=True,
         on_finish_action="keep_pod",
     )
+    gc.collect()  # collect the exec's socket while the filters above apply
     assert result.state == "success", result.log_text
     assert result.xcom("pod") == {"accuracy": 0.97, "rows": 1200}
     pod = pods(cluster)[dag_id.replace("_", "-")]
