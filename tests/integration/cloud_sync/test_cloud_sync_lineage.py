@@ -17,10 +17,10 @@ pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
 def test_the_target_gets_an_asset_event_and_the_sync_a_run_facet(
-    cloud_sync_threaded: CloudSyncSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cloud_sync: CloudSyncSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cloud_sync_threaded.backend.set_sync_settings(pending_seconds=0.2, duration=0.5, stale_seconds=0.3)
-    rel = cloud_sync_threaded.backend.add_relationship(NFS, S3, files=42)
+    cloud_sync.backend.set_sync_settings(pending_seconds=0.2, duration=0.5, stale_seconds=0.3)
+    rel = cloud_sync.backend.add_relationship(NFS, S3, files=42)
     with DAG("cloud_sync_lineage", schedule=None) as pipeline:
         CloudSyncOperator(task_id="sync", relationship_id=rel.id, cloud_sync_conn_id=CONN_ID, poll_interval=1)
 
