@@ -179,7 +179,9 @@ class LocalAirflow:
                 self._airflow("db", "migrate"), env=env, stdout=output, stderr=subprocess.STDOUT, check=False
             )
         if migrated.returncode != 0:
-            raise AirflowStartError(f"`airflow db migrate` failed (exit {migrated.returncode}): see {migrate_log}")
+            raise AirflowStartError(
+                f"`airflow db migrate` failed (exit {migrated.returncode}): see {migrate_log}"
+            )
         commands: dict[str, tuple[list[str], dict[str, str]]] = {
             "api-server": (self._airflow("api-server"), env),
             "scheduler": (self._airflow("scheduler"), env),
@@ -251,7 +253,7 @@ class LocalAirflow:
 
 
 def _inherited() -> dict[str, str]:
-    """The caller's environment, without its Airflow settings but the database and executor ones.
+    """Return the caller's environment without its Airflow settings, but for the database's and Celery's.
 
     A user may point the demo at another database or executor with ``AIRFLOW__DATABASE__*`` and
     ``AIRFLOW__CORE__EXECUTOR``; other ``AIRFLOW__*`` and ``AIRFLOW_HOME`` would mix the user's

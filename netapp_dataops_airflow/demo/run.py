@@ -17,8 +17,8 @@ from types import FrameType
 from typing import Any
 
 from netapp_dataops_airflow.demo import processes
-from netapp_dataops_airflow.demo.api import AirflowApi
-from netapp_dataops_airflow.demo.deployment import Deployment, LocalAirflow
+from netapp_dataops_airflow.demo.api import AirflowApi, AirflowApiError
+from netapp_dataops_airflow.demo.deployment import AirflowStartError, Deployment, LocalAirflow
 from netapp_dataops_airflow.demo.report import progress_line, table
 from netapp_dataops_airflow.demo.timeline import Timeline
 
@@ -152,7 +152,8 @@ def run_dags(api: AirflowApi, dag_ids: Sequence[str], *, timeout: float) -> Time
 def main(options: DemoOptions) -> int:
     """Run the demo; return 0 if every DAG run succeeded. Everything started is stopped on the way out."""
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="netapp-dataops-demo-"))
-    marker = f"demo-{os.getpid()}-{time.time_ns()}"
+    # Inherited when the caller tags its own processes (a test that checks none is left behind).
+    marker = os.environ.get(processes.MARKER) or f"demo-{os.getpid()}-{time.time_ns()}"
     simulators: subprocess.Popen[bytes] | None = None
     airflow: LocalAirflow | None = None
     began = time.monotonic()
@@ -180,12 +181,19 @@ def main(options: DemoOptions) -> int:
             say("")
             say(f"UI:    {airflow.api_url}  (user {airflow.username}, password {airflow.password})")
             say(f"Logs:  {deployment.logs}  (components: {deployment.component_logs})")
-            say(f"All done in {time.monotonic() - began:.0f} s." if not failed else f"Not successful: {failed}")
+            say(
+                f"All done in {time.monotonic() - began:.0f} s."
+                if not failed
+                else f"Not successful: {failed}"
+            )
             if options.keep:
                 say("Airflow and the simulators keep running (--keep). Ctrl-C stops everything.")
                 while True:
                     signal.pause()
             return 1 if failed else 0
+        except (AirflowStartError, AirflowApiError, RuntimeError) as exc:
+            say(f"The demo failed: {exc}")
+            return 1
         except Stopped:
             say("\nInterrupted.")
             return 130

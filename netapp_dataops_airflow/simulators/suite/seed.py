@@ -65,7 +65,7 @@ def seed_cloud_sync(backend: CloudSyncBackend, *, sync_seconds: float) -> None:
 
 
 def seed_xcp(host: SimulatedXcpHost, *, copy_seconds: float) -> Path:
-    """A source tree on the source export and an empty target export; return the source.
+    """Lay out a source tree on the source export and an empty target export; return the source.
 
     The copy speed is set so copying the tree takes about ``copy_seconds``.
     """
