@@ -113,10 +113,12 @@ def connection_environment(connections: dict[str, Any]) -> dict[str, str]:
 
 def deployment_for(workdir: Path, options: DemoOptions, connections: dict[str, Any]) -> Deployment:
     """Airflow's embedded defaults (SQLite, LocalExecutor) unless the environment names others."""
+    executor = os.environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
     return Deployment(
         home=workdir / "airflow",
         dags_folder=options.dags_folder,
-        executor=os.environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor"),
+        executor=executor,
+        celery_workers=1 if "Celery" in executor else 0,
         environment=connection_environment(connections),
     )
 
