@@ -18,7 +18,7 @@ from netapp_dataops_airflow.demo.processes import MARKER, marked_processes
 from netapp_dataops_airflow.demo.run import EXAMPLE_DAG_IDS
 
 pytestmark = [pytest.mark.demo, pytest.mark.timeout(900)]
-KEEPING = "Airflow and the simulators keep running (--keep)."
+KEEPING = "Airflow and the simulators keep running (--keep). Ctrl-C stops everything."
 
 
 def test_demo_runs_every_example_dag_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
