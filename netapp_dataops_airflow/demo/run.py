@@ -33,6 +33,8 @@ EXAMPLE_DAG_IDS = (
 # What each DAG is triggered with: the parameters the simulators' seed data does not cover.
 EXAMPLE_CONF: dict[str, dict[str, Any]] = {"clone_volume": {"clone_from": "pvc"}}
 SAMPLE_INTERVAL = 0.5
+# The state changes worth a progress line: who holds a worker, who waits without one, how it ended.
+NEWS = frozenset({"running", "deferred", "up_for_retry", "success", "failed", "upstream_failed", "skipped"})
 """Seconds between two reads of every task instance's state: the resolution of the table's times."""
 
 
@@ -138,7 +140,7 @@ def run_dags(api: AirflowApi, dag_ids: Sequence[str], *, timeout: float) -> Time
     while pending or not timeline.finished():
         now = time.monotonic()
         for key, state in timeline.observe(api.task_instances(), now):
-            if state != "none":  # a run's tasks exist, stateless, from its start: no news
+            if state in NEWS:
                 say(progress_line(now - started, key, state))
         if now - last_run_check > 2.0:
             last_run_check = now
