@@ -39,6 +39,7 @@ import aiohttp
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, short_path, write_result
 from benchmarks.servers import kubernetes_simulator
+from benchmarks.triggerer import run_in_triggerer
 
 VOLUME_SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1/namespaces/{namespace}/volumesnapshots"
 # The simulated csi-snapshotter waits this long before cutting a snapshot: never, in a benchmark.
@@ -170,11 +171,11 @@ async def measure(
         arrivals: dict[str, float] = {}
         statuses: Counter[str] = Counter()
 
-        async def wait(snapshot: Snapshot) -> None:
-            trigger = trigger_class(name=snapshot.name, namespace=snapshot.namespace, uid=snapshot.uid)
-            async for event in trigger.run():
-                arrivals[snapshot.key] = time.time()
-                statuses[event.payload["status"]] += 1
+        triggers = [trigger_class(name=s.name, namespace=s.namespace, uid=s.uid) for s in snapshots]
+
+        def fired(index: int, event: Any, at: float) -> None:
+            arrivals[snapshots[index].key] = at
+            statuses[event.payload["status"]] += 1
 
         if args.tracemalloc:
             tracemalloc.start(1)
@@ -182,8 +183,8 @@ async def measure(
         watchdog = LoopWatchdog()
         watchdog.start()
         launched = time.perf_counter()
-        tasks = [asyncio.ensure_future(wait(snapshot)) for snapshot in snapshots]
-        await asyncio.wait_for(started.all_started.wait(), 120)
+        runner = asyncio.ensure_future(run_in_triggerer(triggers, fired))
+        await asyncio.wait_for(started.all_started.wait(), 300)
         all_started = time.perf_counter()
         rss_waiting = rss_bytes()
         sites = top_allocation_sites() if args.tracemalloc else []
@@ -193,7 +194,7 @@ async def measure(
         flipper.stdin.write("go\n")
         flipper.stdin.flush()
         go = time.perf_counter()
-        await asyncio.wait_for(asyncio.gather(*tasks), 600)
+        await asyncio.wait_for(runner, 600)
         done = time.perf_counter()
         await watchdog.stop()
         rss_peak = max(watchdog.rss_peak, rss_bytes())
