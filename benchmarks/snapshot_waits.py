@@ -39,7 +39,7 @@ import aiohttp
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, short_path, write_result
 from benchmarks.servers import kubernetes_simulator
-from benchmarks.triggerer import run_in_triggerer
+from benchmarks.triggerer import InProcessTriggerer, run_in_triggerer
 
 VOLUME_SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1/namespaces/{namespace}/volumesnapshots"
 # The simulated csi-snapshotter waits this long before cutting a snapshot: never, in a benchmark.
@@ -177,13 +177,14 @@ async def measure(
             arrivals[snapshots[index].key] = at
             statuses[event.payload["status"]] += 1
 
+        triggerer = InProcessTriggerer(triggers, fired)
         if args.tracemalloc:
             tracemalloc.start(1)
         rss_before = rss_bytes()
         watchdog = LoopWatchdog()
         watchdog.start()
         launched = time.perf_counter()
-        runner = asyncio.ensure_future(run_in_triggerer(triggers, fired))
+        runner = asyncio.ensure_future(run_in_triggerer(triggerer))
         await asyncio.wait_for(started.all_started.wait(), 300)
         all_started = time.perf_counter()
         rss_waiting = rss_bytes()

@@ -33,8 +33,8 @@ from typing import Any
 import aiohttp
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, write_result
-from benchmarks.triggerer import run_in_triggerer
 from benchmarks.servers import ontap_simulator
+from benchmarks.triggerer import InProcessTriggerer, run_in_triggerer
 
 PASSWORD = "bench-password-0123"  # a throwaway simulator's, printed by it anyway
 CONN_ID = "ontap_bench"
@@ -113,11 +113,12 @@ async def measure(url: str, ca_pem: str, args: argparse.Namespace) -> dict[str, 
             arrivals[transfers[index][1]] = at
             statuses[event.payload["status"]] += 1
 
+        triggerer = InProcessTriggerer(triggers, fired)
         rss_before = rss_bytes()
         watchdog = LoopWatchdog()
         watchdog.start()
         launched, launched_wall = time.perf_counter(), time.time()
-        await run_in_triggerer(triggers, fired)
+        await run_in_triggerer(triggerer)
         done = time.perf_counter()
         await watchdog.stop()
         rss_peak = max(watchdog.rss_peak, rss_bytes())

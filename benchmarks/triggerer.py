@@ -75,7 +75,7 @@ class InProcessTriggerer(TriggerRunner):  # type: ignore[misc]
                     id=index, classpath=classpath, encrypted_kwargs=Trigger.encrypt_kwargs(kwargs)
                 )
             )
-        self._expected = len(triggers)
+        self.expected = len(triggers)
         self.received = 0
         self.failures: list[Any] = []
         self._on_event = on_event
@@ -94,7 +94,7 @@ class InProcessTriggerer(TriggerRunner):  # type: ignore[misc]
         if msg.failures:
             self.failures.extend(msg.failures)
         to_create, self._pending = self._pending, []
-        if self.received + len(self.failures) >= self._expected and not to_create:
+        if self.received + len(self.failures) >= self.expected and not to_create:
             self.stop = True
         return messages.TriggerStateSync(to_create=to_create, to_cancel=[])
 
@@ -105,17 +105,18 @@ class InProcessTriggerer(TriggerRunner):  # type: ignore[misc]
             self._stop_event.set()
 
 
-async def run_in_triggerer(
-    triggers: Sequence[BaseTrigger], on_event: Callable[[int, Any, float], None], *, timeout: float = 600
-) -> InProcessTriggerer:
-    """Run ``triggers`` in Airflow's ``TriggerRunner`` until each has fired or failed; return the runner."""
-    runner = InProcessTriggerer(triggers, on_event)
+async def run_in_triggerer(runner: InProcessTriggerer, *, timeout: float = 600) -> InProcessTriggerer:
+    """Run the runner until each of its triggers has fired or failed; return it.
+
+    Build the runner before anything is timed: encrypting the kwargs is the supervisor's (and the
+    database's) work, done in another process in a real triggerer.
+    """
     task = asyncio.get_running_loop().create_task(runner.arun(), name="trigger runner")
     deadline = time.monotonic() + timeout
     try:
-        while runner.received + len(runner.failures) < len(triggers) and not task.done():
+        while runner.received + len(runner.failures) < runner.expected and not task.done():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{runner.received} of {len(triggers)} triggers fired in {timeout:g} s")
+                raise TimeoutError(f"{runner.received} of {runner.expected} triggers fired in {timeout:g} s")
             await asyncio.sleep(0.05)
     finally:
         runner.finish()

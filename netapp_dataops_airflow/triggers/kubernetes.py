@@ -274,7 +274,7 @@ class VolumeSnapshotReadyTrigger(KubernetesObjectTrigger):
         return self.success(outcome["message"], result)
 
     async def _content(self, contents: Informer, client: KubernetesClient, name: str) -> JSON | None:
-        """The snapshot's content from the shared content informer, or read directly if it cannot say.
+        """Return the snapshot's content from the shared content informer, or read it directly.
 
         The content carries its handle before the snapshot controller marks the snapshot ready, but
         it arrives on another watch stream: wait up to :data:`CONTENT_LAG` seconds for it to show

@@ -117,9 +117,7 @@ class ControllerLoop:
         started = self._backend.resource_version
         now = time.monotonic()
         due = self._gates.wake_at is not None and self._gates.wake_at <= now
-        incremental = (
-            changes is not None and not due and all(c.kind in INCREMENTAL for c in changes)
-        )
+        incremental = changes is not None and not due and all(c.kind in INCREMENTAL for c in changes)
         if not incremental:
             self._gates.wake_at = None  # every waiting step is asked again, and sets it anew
         self.passes["incremental" if incremental else "full"] += 1

@@ -131,7 +131,9 @@ class KubernetesBackend:
         self._watchers: set[Watcher] = set()
         self._listeners: list[Callable[[], None]] = []
         # Secondary indexes: (kind, name) -> (value of an object, {value: keys of the objects with it}).
-        self._indexes: dict[tuple[Kind, str], tuple[Callable[[JSON], Hashable], dict[Hashable, set[Key]]]] = {}
+        self._indexes: dict[
+            tuple[Kind, str], tuple[Callable[[JSON], Hashable], dict[Hashable, set[Key]]]
+        ] = {}
         self.faults = Faults()
         self.timing = Timing()
         self.stats = ServerStats()
@@ -207,7 +209,7 @@ class KubernetesBackend:
             return {k.plural: [deep(o) for o in self._sorted(k, None)] for k in kinds.KINDS}
 
     def changes_since(self, resource_version: int) -> list[Change] | None:
-        """The changes committed after ``resource_version``, oldest first; None if the history lost some.
+        """Return the changes committed after ``resource_version``, oldest first (None: some were lost).
 
         Controllers use it to look only at what changed since their last pass.
         """
@@ -245,7 +247,7 @@ class KubernetesBackend:
             return [deep(self._store[kind][key]) for key in sorted(keys)]
 
     def any_by(self, kind: Kind, index: str, value: Hashable, match: Callable[[JSON], bool]) -> bool:
-        """Whether an object of ``kind`` whose ``index`` value is ``value`` satisfies ``match`` (no copies)."""
+        """Tell whether an object of ``kind`` with ``index`` value ``value`` satisfies ``match`` (no copy)."""
         with self._lock:
             objects = self._store[kind]
             return any(match(objects[key]) for key in self._indexes[(kind, index)][1].get(value, ()))

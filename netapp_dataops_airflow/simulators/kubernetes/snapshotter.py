@@ -118,7 +118,7 @@ def _snapshot_ref(content: JSON) -> tuple[str, str] | None:
 
 
 def _touched(backend: KubernetesBackend, changes: list[Change]) -> tuple[set[Key], set[str], set[Key]]:
-    """The snapshots, contents and source claims that ``changes`` may move (beyond timers)."""
+    """Return the snapshots, contents and source claims ``changes`` may move (beyond timers)."""
     backend.ensure_index(kinds.SNAPSHOTS, _BOUND_CONTENT, _bound_content)
     backend.ensure_index(kinds.SNAPSHOTS, _PRE_PROVISIONED, _pre_provisioned)
     backend.ensure_index(kinds.SNAPSHOTS, _SOURCE_CLAIM, _source_claim)
@@ -134,7 +134,9 @@ def _touched(backend: KubernetesBackend, changes: list[Change]) -> tuple[set[Key
                 key = (metadata(obj).get("namespace", ""), metadata(obj)["name"])
                 snapshots.add(key)
                 contents.update(name for name in (_bound_content(obj), _pre_provisioned(obj)) if name)
-                contents.update(metadata(c)["name"] for c in backend.find_by(kinds.CONTENTS, _SNAPSHOT_REF, key))
+                contents.update(
+                    metadata(c)["name"] for c in backend.find_by(kinds.CONTENTS, _SNAPSHOT_REF, key)
+                )
                 claim = _source_claim(obj)
                 if claim is not None:
                     claims.add(claim)
@@ -393,7 +395,9 @@ def _release_source_claims(backend: KubernetesBackend, only: set[Key] | None = N
 
 
 def _pending(snapshot: JSON) -> bool:
-    return dig(snapshot, "status", "readyToUse") is not True and not metadata(snapshot).get("deletionTimestamp")
+    return dig(snapshot, "status", "readyToUse") is not True and not metadata(snapshot).get(
+        "deletionTimestamp"
+    )
 
 
 def _delete_snapshot(backend: KubernetesBackend, snapshot: JSON) -> None:

@@ -73,7 +73,7 @@ async def test_snapshot_handles_come_from_one_shared_content_informer(
     events = await asyncio.gather(
         *(only_event(snapshot_trigger(uid, name=f"snap-{index}")) for index, uid in enumerate(uids))
     )
-    for uid, event in zip(uids, events):
+    for uid, event in zip(uids, events, strict=True):
         assert event["status"] == "success", event
         assert event["result"]["snapshot_handle"].endswith(f"/snapshot-{uid}")
     verbs = requests_by_verb(seeded_kubernetes)
