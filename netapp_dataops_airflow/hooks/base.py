@@ -21,7 +21,7 @@ import contextvars
 import difflib
 import json
 import weakref
-from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
+from collections.abc import Callable, Collection, Coroutine, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -42,7 +42,7 @@ _IN_FLIGHT: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Hashable, 
 )
 
 
-async def shared_lookup(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+async def shared_lookup(key: Hashable, read: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run ``read()``, or join the same lookup (same ``key``) already in flight in this event loop.
 
     Airflow reads a connection in a worker thread; a triggerer starting a thousand waits on one

@@ -377,8 +377,8 @@ def _release_source_claims(backend: KubernetesBackend, only: set[Key] | None = N
         backend.ensure_index(kinds.SNAPSHOTS, _SOURCE_CLAIM, _source_claim)
         for namespace, name in sorted(only):
             claim = backend.find(kinds.PVCS, namespace, name)
-            busy = backend.any_by(kinds.SNAPSHOTS, _SOURCE_CLAIM, (namespace, name), _pending)
-            if claim is not None and PVC_AS_SOURCE in finalizers(claim) and not busy:
+            in_use = backend.any_by(kinds.SNAPSHOTS, _SOURCE_CLAIM, (namespace, name), _pending)
+            if claim is not None and PVC_AS_SOURCE in finalizers(claim) and not in_use:
                 backend.mutate(kinds.PVCS, namespace, name, lambda c: remove_finalizer(c, PVC_AS_SOURCE))
         return
     busy = {
