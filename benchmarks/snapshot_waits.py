@@ -1,7 +1,8 @@
-"""Benchmark 1 (issue 3): 1,000 concurrent VolumeSnapshot waits in one event loop.
+"""Benchmark 1 (issue 3): concurrent VolumeSnapshot waits in one triggerer.
 
 This process stands in for one triggerer: it runs ``--waits`` :class:`VolumeSnapshotReadyTrigger`
-waits at once (``async for event in trigger.run()``), spread over ``--namespaces`` namespaces,
+waits at once in Airflow's own ``TriggerRunner`` (:mod:`benchmarks.triggerer`), spread over
+``--namespaces`` namespaces,
 against the Kubernetes simulator in another process. Once every wait has seen its snapshot
 "bound, not ready yet", :mod:`benchmarks.flipper` (a third process) makes the snapshots ready,
 spread over ``--window`` seconds (0: all at once). Reported, as JSON in ``--out``:
@@ -10,7 +11,8 @@ spread over ``--window`` seconds (0: all at once). Reported, as JSON in ``--out`
 - delay from the simulator committing ``readyToUse: true`` to the trigger's event (p50..max), split
   into the server's share (commit to the watch event written) and ours (written to event), which
   in turn splits at the trigger's check seeing the ready snapshot (watch read, decoded, fanned out
-  by the informer) before the trigger reads the snapshot's content for its handle;
+  by the informer) before the trigger takes the snapshot's content (for its handle) from the content
+  informer;
 - event-loop lateness seen by a 5 ms watchdog, over the whole run and per phase;
 - resident memory before, at peak and after (``--tracemalloc``: Python allocations and where);
 - wall time to start every wait and to finish them after the first flip.
