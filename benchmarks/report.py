@@ -29,7 +29,7 @@ LATENCY_HEADER = [
     "max",
     "simulator share p50/p99",
     "watch + informer p50/p99",
-    "content GET + result p50/p99",
+    "content + result p50/p99",
 ]
 STALLS_HEADER = [
     "scenario",

@@ -52,9 +52,22 @@ FULL: list[Scenario] = [
         "1,000 waits, tracemalloc on",
         ["--waits", "1000", "--namespaces", "1", "--window", "10", "--tracemalloc"],
     ),
+    ("snapshot_waits", "10 waits, 1 namespace", ["--waits", "10", "--namespaces", "1", "--window", "10"]),
+    ("snapshot_waits", "100 waits, 1 namespace", ["--waits", "100", "--namespaces", "1", "--window", "10"]),
+    (
+        "snapshot_waits",
+        "5,000 waits, 1 namespace",
+        ["--waits", "5000", "--namespaces", "1", "--window", "10"],
+    ),
+    (
+        "snapshot_waits",
+        "5,000 waits, all ready at once",
+        ["--waits", "5000", "--namespaces", "1", "--window", "0", "--concurrency", "32"],
+    ),
     ("transfer_waits", "10 waits", ["--waits", "10", "--poll-interval", "5", "--duration", "40"]),
     ("transfer_waits", "100 waits", ["--waits", "100", "--poll-interval", "5", "--duration", "40"]),
     ("transfer_waits", "1,000 waits", ["--waits", "1000", "--poll-interval", "5", "--duration", "40"]),
+    ("transfer_waits", "5,000 waits", ["--waits", "5000", "--poll-interval", "5", "--duration", "40"]),
     ("xcp_waits", "200 runs on one host", ["--runs", "200", "--poll-interval", "5", "--duration", "30"]),
     ("sync_waits", "10 waits", ["--waits", "10", "--poll-interval", "5", "--duration", "30"]),
     ("sync_waits", "100 waits", ["--waits", "100", "--poll-interval", "5", "--duration", "30"]),
@@ -126,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     print(f"Benchmarks ({'quick' if args.quick else 'full'}); scenario logs in {logs}")
     results: dict[str, list[dict[str, Any]]] = {}
+    began = time.monotonic()
     for module, label, options in scenarios:
         results.setdefault(module, []).append(run_scenario(module, label, options, out, logs))
+    print(f"All scenarios ran in {time.monotonic() - began:.0f} s")
 
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     first = next(iter(results.values()))[0]

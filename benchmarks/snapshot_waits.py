@@ -1,7 +1,8 @@
-"""Benchmark 1 (issue 3): 1,000 concurrent VolumeSnapshot waits in one event loop.
+"""Benchmark 1 (issue 3): concurrent VolumeSnapshot waits in one triggerer.
 
 This process stands in for one triggerer: it runs ``--waits`` :class:`VolumeSnapshotReadyTrigger`
-waits at once (``async for event in trigger.run()``), spread over ``--namespaces`` namespaces,
+waits at once in Airflow's own ``TriggerRunner`` (:mod:`benchmarks.triggerer`), spread over
+``--namespaces`` namespaces,
 against the Kubernetes simulator in another process. Once every wait has seen its snapshot
 "bound, not ready yet", :mod:`benchmarks.flipper` (a third process) makes the snapshots ready,
 spread over ``--window`` seconds (0: all at once). Reported, as JSON in ``--out``:
@@ -10,7 +11,8 @@ spread over ``--window`` seconds (0: all at once). Reported, as JSON in ``--out`
 - delay from the simulator committing ``readyToUse: true`` to the trigger's event (p50..max), split
   into the server's share (commit to the watch event written) and ours (written to event), which
   in turn splits at the trigger's check seeing the ready snapshot (watch read, decoded, fanned out
-  by the informer) before the trigger reads the snapshot's content for its handle;
+  by the informer) before the trigger takes the snapshot's content (for its handle) from the content
+  informer;
 - event-loop lateness seen by a 5 ms watchdog, over the whole run and per phase;
 - resident memory before, at peak and after (``--tracemalloc``: Python allocations and where);
 - wall time to start every wait and to finish them after the first flip.
@@ -39,6 +41,7 @@ import aiohttp
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, short_path, write_result
 from benchmarks.servers import kubernetes_simulator
+from benchmarks.triggerer import InProcessTriggerer, run_in_triggerer
 
 VOLUME_SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1/namespaces/{namespace}/volumesnapshots"
 # The simulated csi-snapshotter waits this long before cutting a snapshot: never, in a benchmark.
@@ -170,20 +173,21 @@ async def measure(
         arrivals: dict[str, float] = {}
         statuses: Counter[str] = Counter()
 
-        async def wait(snapshot: Snapshot) -> None:
-            trigger = trigger_class(name=snapshot.name, namespace=snapshot.namespace, uid=snapshot.uid)
-            async for event in trigger.run():
-                arrivals[snapshot.key] = time.time()
-                statuses[event.payload["status"]] += 1
+        triggers = [trigger_class(name=s.name, namespace=s.namespace, uid=s.uid) for s in snapshots]
 
+        def fired(index: int, event: Any, at: float) -> None:
+            arrivals[snapshots[index].key] = at
+            statuses[event.payload["status"]] += 1
+
+        triggerer = InProcessTriggerer(triggers, fired)
         if args.tracemalloc:
             tracemalloc.start(1)
         rss_before = rss_bytes()
         watchdog = LoopWatchdog()
         watchdog.start()
         launched = time.perf_counter()
-        tasks = [asyncio.ensure_future(wait(snapshot)) for snapshot in snapshots]
-        await asyncio.wait_for(started.all_started.wait(), 120)
+        runner = asyncio.ensure_future(run_in_triggerer(triggerer))
+        await asyncio.wait_for(started.all_started.wait(), 300)
         all_started = time.perf_counter()
         rss_waiting = rss_bytes()
         sites = top_allocation_sites() if args.tracemalloc else []
@@ -193,7 +197,7 @@ async def measure(
         flipper.stdin.write("go\n")
         flipper.stdin.flush()
         go = time.perf_counter()
-        await asyncio.wait_for(asyncio.gather(*tasks), 600)
+        await asyncio.wait_for(runner, 600)
         done = time.perf_counter()
         await watchdog.stop()
         rss_peak = max(watchdog.rss_peak, rss_bytes())

@@ -34,6 +34,7 @@ import aiohttp
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, write_result
 from benchmarks.servers import ontap_simulator
+from benchmarks.triggerer import InProcessTriggerer, run_in_triggerer
 
 PASSWORD = "bench-password-0123"  # a throwaway simulator's, printed by it anyway
 CONN_ID = "ontap_bench"
@@ -103,19 +104,21 @@ async def measure(url: str, ca_pem: str, args: argparse.Namespace) -> dict[str, 
         arrivals: dict[str, float] = {}
         statuses: Counter[str] = Counter()
 
-        async def wait(relationship: str, transfer: str) -> None:
-            trigger = SnapMirrorTransferTrigger(
-                CONN_ID, relationship, transfer, poll_interval=args.poll_interval
-            )
-            async for event in trigger.run():
-                arrivals[transfer] = time.time()
-                statuses[event.payload["status"]] += 1
+        triggers = [
+            SnapMirrorTransferTrigger(CONN_ID, relationship, transfer, poll_interval=args.poll_interval)
+            for relationship, transfer, _, _ in transfers
+        ]
 
+        def fired(index: int, event: Any, at: float) -> None:
+            arrivals[transfers[index][1]] = at
+            statuses[event.payload["status"]] += 1
+
+        triggerer = InProcessTriggerer(triggers, fired)
         rss_before = rss_bytes()
         watchdog = LoopWatchdog()
         watchdog.start()
         launched, launched_wall = time.perf_counter(), time.time()
-        await asyncio.wait_for(asyncio.gather(*(wait(r, t) for r, t, _, _ in transfers)), 600)
+        await run_in_triggerer(triggerer)
         done = time.perf_counter()
         await watchdog.stop()
         rss_peak = max(watchdog.rss_peak, rss_bytes())

@@ -28,6 +28,7 @@ retried with backoff for as long as waiters wait: their deadlines decide.
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
 import random
@@ -60,6 +61,9 @@ _FATAL = frozenset({401, 403, 404})
 FATAL_ATTEMPTS = 3
 #: Seconds an informer without waiters keeps watching, for the next wait on its namespace.
 IDLE_GRACE = 60.0
+#: Waiters let through per loop turn once the first LIST is in. A thousand waits that joined
+#: before it would otherwise all run their check (and log a line) in one turn of the loop.
+ADMIT_PER_TURN = 100
 
 
 @dataclass
@@ -126,6 +130,10 @@ class Informer:
         self._failure: NetAppDataOpsError | None = None
         self._task: asyncio.Task[None] | None = None
         self._client_lease = client_lease
+        # Admission after the first LIST: how many passed this turn, who waits for a later one.
+        self._admitted = 0
+        self._queue: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._turn_scheduled = False
 
     @property
     def where(self) -> str:
@@ -166,6 +174,7 @@ class Informer:
         self._waiters.setdefault(name, set()).add(waiter)
         try:
             await self._ready.wait()
+            await self._admission()
             if self._failure is not None:
                 if not waiter.future.done():
                     waiter.future.set_exception(self._failure)
@@ -182,6 +191,33 @@ class Informer:
                 waiters.discard(waiter)
                 if not waiters:
                     del self._waiters[name]
+
+    async def _admission(self) -> None:
+        """Wait for a turn of the loop with room: at most :data:`ADMIT_PER_TURN` waiters per turn."""
+        if self._admitted < ADMIT_PER_TURN and not self._queue:
+            self._admitted += 1
+            self._schedule_turn()
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._queue.append(turn)
+        self._schedule_turn()
+        await turn
+
+    def _schedule_turn(self) -> None:
+        if not self._turn_scheduled:
+            self._turn_scheduled = True
+            asyncio.get_running_loop().call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        self._turn_scheduled = False
+        self._admitted = 0
+        while self._queue and self._admitted < ADMIT_PER_TURN:
+            turn = self._queue.popleft()
+            if not turn.done():  # a waiter cancelled meanwhile needs no turn
+                turn.set_result(None)
+                self._admitted += 1
+        if self._queue:
+            self._schedule_turn()
 
     async def _offer_fresh_read(self, waiter: _Waiter[T]) -> None:
         try:
@@ -221,6 +257,8 @@ class Informer:
             != obj["metadata"].get("resourceVersion")
         ]
         self.cache = fresh
+        if not self._ready.is_set():
+            return  # the first LIST: each waiter reads the cache itself, in its turn (see _admission)
         for name in vanished:
             self._notify(name, None)
         for name in changed:

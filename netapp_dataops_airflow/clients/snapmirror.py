@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import hashlib
@@ -37,6 +38,10 @@ T = TypeVar("T")
 #: ONTAP queues REST requests and rejects connections when the queue is full; the fastest real
 #: client (Trident) polls once a second, NetApp's own library every 5 s.
 MIN_POLL_INTERVAL = 1.0
+#: Transfer reads by UUID in flight at once per cluster and loop. A thousand transfers ending in
+#: one tick would otherwise open a connection each (TLS handshakes in the triggerer's loop) and
+#: queue a thousand requests at the cluster; a few kept-alive connections serve them faster.
+TRANSFER_READS = 8
 # Answers to an abort that mean "nothing left to abort": the transfer already ended ("SnapMirror
 # transfer state is invalid"), or ONTAP no longer knows it ("entry doesn't exist"; before 9.10).
 _ABORT_TOO_LATE = frozenset({"13303849", "4"})
@@ -214,6 +219,7 @@ class ClusterPoll:
         self.poller: BatchedPoller[str, Relationship] = BatchedPoller(
             self.base_url, self._fetch, is_transient=is_transient, min_interval=MIN_POLL_INTERVAL
         )
+        self.transfer_reads = asyncio.Semaphore(TRANSFER_READS)
 
     def client(self) -> OntapClient:
         """Return a client on the poll's session, its retries paced by the interval of the latest poll.
@@ -261,6 +267,11 @@ class RelationshipWatch:
     def client(self) -> OntapClient:
         """Return the poll's client, for the wait's own occasional reads (its transfer, by UUID)."""
         return self._poll.client()
+
+    async def read_transfer(self, relationship_uuid: str, transfer_uuid: str) -> Transfer:
+        """Read a transfer by UUID on the poll's session, at most :data:`TRANSFER_READS` at once."""
+        async with self._poll.transfer_reads:
+            return await self._poll.client().get_transfer(relationship_uuid, transfer_uuid)
 
     async def next(self) -> Relationship | PollTrouble:
         """Wait for the next poll; raise the error that ends the wait (bad credentials, deleted)."""

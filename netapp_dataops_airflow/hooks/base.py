@@ -16,9 +16,12 @@ Messages name the connection and the field, never a value that could be a secret
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import difflib
 import json
-from collections.abc import Collection, Mapping
+import weakref
+from collections.abc import Callable, Collection, Coroutine, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -31,6 +34,37 @@ from netapp_dataops_airflow.clients._values import flag
 from netapp_dataops_airflow.exceptions import InvalidInputError
 
 S = TypeVar("S")
+T = TypeVar("T")
+
+# Lookups in flight per event loop, by what they read: see shared_lookup.
+_IN_FLIGHT: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Hashable, asyncio.Task[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def shared_lookup(key: Hashable, read: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``read()``, or join the same lookup (same ``key``) already in flight in this event loop.
+
+    Airflow reads a connection in a worker thread; a triggerer starting a thousand waits on one
+    connection would hop to a thread a thousand times, and each hop costs the loop the GIL. Waits
+    that start while a lookup runs take its answer (or its error) instead: nothing is cached, so a
+    lookup that starts after it finished reads the connection afresh. The lookup runs in an empty
+    ``contextvars`` context (it belongs to no single task's log) and is not cancelled with one waiter.
+    """
+    loop = asyncio.get_running_loop()
+    pending = _IN_FLIGHT.setdefault(loop, {})
+    task = pending.get(key)
+    if task is None:
+        task = contextvars.Context().run(loop.create_task, read())
+        pending[key] = task
+
+        def forget(done: asyncio.Task[Any]) -> None:
+            if pending.get(key) is done:
+                del pending[key]
+
+        task.add_done_callback(forget)
+    result: T = await asyncio.shield(task)
+    return result
 
 
 async def _extra_dejson(conn: Any) -> Any:
@@ -137,7 +171,13 @@ class NetAppHook(BaseHook, Generic[S]):
         return self.settings(self._fields(conn, conn.extra_dejson))
 
     async def aget_connection_settings(self) -> S:
-        """Read and validate the connection without blocking the event loop (in a trigger)."""
+        """Read and validate the connection without blocking the event loop (in a trigger).
+
+        Triggers that start together share one lookup of the same connection (:func:`shared_lookup`).
+        """
+        return await shared_lookup(("connection", type(self), self.conn_id), self._aread_settings)
+
+    async def _aread_settings(self) -> S:
         try:
             conn = await get_async_connection(self.conn_id, hook=self)
         except AirflowNotFoundException:

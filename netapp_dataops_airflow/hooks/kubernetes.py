@@ -51,7 +51,7 @@ import yaml
 
 from netapp_dataops_airflow.clients.kubernetes import ClusterConfig
 from netapp_dataops_airflow.exceptions import InvalidInputError
-from netapp_dataops_airflow.hooks.base import ConnectionFields, Extras, NetAppHook
+from netapp_dataops_airflow.hooks.base import ConnectionFields, Extras, NetAppHook, shared_lookup
 
 CONN_TYPE = "kubernetes"
 #: The extras this hook reads; the cncf provider's connection form has exactly these fields.
@@ -131,8 +131,14 @@ class KubernetesConnection:
         return self._config(kubeconfig=_read_kubeconfig(self.conn_id, self._kubeconfig_path()))
 
     async def acluster_config(self) -> ClusterConfig:
-        """:meth:`cluster_config` without blocking the event loop."""
-        return await asyncio.to_thread(self.cluster_config)
+        """:meth:`cluster_config` without blocking the event loop (a file is read in a thread).
+
+        Triggers that start together share one read of the same file (:func:`shared_lookup`).
+        """
+        if self.kube_config is not None or (self.kube_config_path is None and self._use_service_account()):
+            return self.cluster_config()
+        key = ("kubeconfig", self.conn_id, str(self._kubeconfig_path()), self.context, self.verify_ssl)
+        return await shared_lookup(key, functools.partial(asyncio.to_thread, self.cluster_config))
 
     def _config(self, kubeconfig: Mapping[str, Any]) -> ClusterConfig:
         return ClusterConfig(kubeconfig=kubeconfig, context=self.context, verify_ssl=self.verify_ssl)

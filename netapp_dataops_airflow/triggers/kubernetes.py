@@ -31,12 +31,17 @@ from netapp_dataops_airflow.clients.kubernetes import (
 )
 from netapp_dataops_airflow.clients.kubernetes_informer import Check, Informer, shared_informer
 from netapp_dataops_airflow.clients.kubernetes_objects import claim_result, dig, snapshot_result
-from netapp_dataops_airflow.exceptions import ApiError
+from netapp_dataops_airflow.exceptions import ApiError, NetAppDataOpsError
 from netapp_dataops_airflow.hooks.kubernetes import K8sHook
 from netapp_dataops_airflow.triggers.base import Event, NetAppTrigger
 
 #: A check's answer "nothing final yet, but look again now": timers depend on what it just saw.
 _LOOK_AGAIN: Event = {}
+#: The content informer's answer "this content does not exist".
+_NO_CONTENT: JSON = {}
+#: Seconds a ready snapshot's content may take to show its handle in the content informer before it
+#: is read directly (both come from the API server; the content's event is normally first).
+CONTENT_LAG = 5.0
 # How often a delete may find the object changed since it was read before giving up.
 _DELETE_ATTEMPTS = 5
 
@@ -242,20 +247,64 @@ class VolumeSnapshotReadyTrigger(KubernetesObjectTrigger):
         """Tell whether the snapshot is finished: ``readyToUse``."""
         return dig(obj, "status", "readyToUse") is True
 
+    async def wait(self) -> Event:
+        """Watch the snapshot, with the cluster's VolumeSnapshotContent informer at hand for its handle."""
+        cluster = await self.cluster()
+        async with (
+            shared_client(cluster) as client,
+            shared_informer(cluster, self.resource, self.namespace) as informer,
+            shared_informer(cluster, VOLUME_SNAPSHOT_CONTENTS, None) as contents,
+        ):
+            outcome = await self.await_check(informer, self.check)
+            if outcome["status"] != "success":
+                return outcome
+            content_name = outcome["result"].get("volume_snapshot_content")
+            content = await self._content(contents, client, content_name) if content_name else None
+        result = {**outcome["result"], "snapshot_handle": dig(content, "status", "snapshotHandle")}
+        return self.success(outcome["message"], result)
+
     async def watch(self, informer: Informer, client: KubernetesClient) -> Event:
-        """Wait for readiness, then read the snapshot's content for its handle."""
+        """Wait for readiness, then read the snapshot's content for its handle (no content informer)."""
         outcome = await self.await_check(informer, self.check)
         if outcome["status"] != "success":
             return outcome
         content_name = outcome["result"].get("volume_snapshot_content")
-        content = None
-        if content_name:
-            try:
-                content = await client.get(VOLUME_SNAPSHOT_CONTENTS, content_name)
-            except ApiError as exc:
-                self.log.warning("Could not read %s for the snapshot handle: %s", content_name, exc)
+        content = await self._read_content(client, content_name) if content_name else None
         result = {**outcome["result"], "snapshot_handle": dig(content, "status", "snapshotHandle")}
         return self.success(outcome["message"], result)
+
+    async def _content(self, contents: Informer, client: KubernetesClient, name: str) -> JSON | None:
+        """Return the snapshot's content from the shared content informer, or read it directly.
+
+        The content carries its handle before the snapshot controller marks the snapshot ready, but
+        it arrives on another watch stream: wait up to :data:`CONTENT_LAG` seconds for it to show
+        the handle. A content missing or deleted (a GET confirms it) gives no handle; an informer
+        that cannot list or watch contents (RBAC) falls back to one GET per snapshot.
+        """
+
+        def with_handle(obj: JSON | None) -> JSON | None:
+            if obj is None:
+                return _NO_CONTENT
+            return obj if dig(obj, "status", "snapshotHandle") else None
+
+        try:
+            content = await asyncio.wait_for(contents.wait_for(name, with_handle), CONTENT_LAG)
+        except asyncio.TimeoutError:
+            return await self._read_content(client, name)
+        except NetAppDataOpsError as exc:  # the informer gave up (listing forbidden, ...)
+            self.log.warning("The VolumeSnapshotContent informer is unavailable, reading %s: %s", name, exc)
+            return await self._read_content(client, name)
+        if content is _NO_CONTENT:
+            self.log.warning("%s has no VolumeSnapshotContent %s: no snapshot handle", self.describe(), name)
+            return None
+        return content
+
+    async def _read_content(self, client: KubernetesClient, name: str) -> JSON | None:
+        try:
+            return await client.get(VOLUME_SNAPSHOT_CONTENTS, name)
+        except ApiError as exc:
+            self.log.warning("Could not read %s for the snapshot handle: %s", name, exc)
+            return None
 
     def check(self, obj: JSON | None) -> Event | None:
         """Ready → success; persisting error → failure; deleted → failure."""

@@ -144,7 +144,7 @@ class SnapMirrorTransferTrigger(NetAppTrigger):
         if current is not None and current.uuid == self.transfer_uuid:
             return current
         try:
-            return await watch.client().get_transfer(self.relationship_uuid, self.transfer_uuid)
+            return await watch.read_transfer(self.relationship_uuid, self.transfer_uuid)
         except ApiError as exc:
             if is_transient(exc):
                 return PollTrouble(f"reading {self.describe()} failed ({exc}); trying again")

@@ -16,6 +16,7 @@ PROVISIONER = "csi.trident.netapp.io_trident-controller-6d5f8b7c9d-sim_5c1f7f0e"
 TRIDENT_COMPONENT = "trident"
 SNAPSHOT_CONTROLLER = "snapshot-controller"
 SNAPSHOTTER = "csi-snapshotter csi.trident.netapp.io"
+INVOLVED_UID = "involvedObject.uid"
 
 
 def record(
@@ -35,7 +36,13 @@ def record(
             event.get("source", {}).get("component"),
         ) == wanted
 
-    earlier = backend.first(kinds.EVENTS, namespace, same)
+    # Looked up by involved object: a cluster with thousands of Events must not scan them all.
+    if meta.get("uid") is None:
+        earlier = backend.first(kinds.EVENTS, namespace, same)
+    else:
+        backend.ensure_index(kinds.EVENTS, INVOLVED_UID, _involved_uid)
+        about = backend.find_by(kinds.EVENTS, INVOLVED_UID, str(meta["uid"]))
+        earlier = next((e for e in about if metadata(e).get("namespace") == namespace and same(e)), None)
     if earlier is not None:
         backend.mutate(kinds.EVENTS, namespace, metadata(earlier)["name"], _count_up)
         return
@@ -68,6 +75,11 @@ def record(
             "reportingInstance": "",
         },
     )
+
+
+def _involved_uid(event: JSON) -> str | None:
+    uid = (event.get("involvedObject") or {}).get("uid")
+    return str(uid) if uid is not None else None
 
 
 def _count_up(event: JSON) -> None:

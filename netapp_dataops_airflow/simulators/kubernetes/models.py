@@ -13,7 +13,7 @@ import contextlib
 import json
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +142,10 @@ class KubernetesBackend:
         self._store: dict[Kind, dict[Key, JSON]] = {k: {} for k in kinds.KINDS}
         self._watchers: set[Watcher] = set()
         self._listeners: list[Callable[[], None]] = []
+        # Secondary indexes: (kind, name) -> (value of an object, {value: keys of the objects with it}).
+        self._indexes: dict[
+            tuple[Kind, str], tuple[Callable[[JSON], Hashable], dict[Hashable, set[Key]]]
+        ] = {}
         self.faults = Faults()
         self.timing = Timing()
         self.stats = ServerStats()
@@ -159,6 +163,8 @@ class KubernetesBackend:
         with self._lock:
             for objects in self._store.values():
                 objects.clear()
+            for _, entries in self._indexes.values():
+                entries.clear()
             self._end_watches()
             self._history.clear()
             self._compacted = self._rv
@@ -215,6 +221,50 @@ class KubernetesBackend:
         """Every stored object by plural resource name (for tests and the control API)."""
         with self._lock:
             return {k.plural: [deep(o) for o in self._sorted(k, None)] for k in kinds.KINDS}
+
+    def changes_since(self, resource_version: int) -> list[Change] | None:
+        """Return the changes committed after ``resource_version``, oldest first (None: some were lost).
+
+        Controllers use it to look only at what changed since their last pass.
+        """
+        with self._lock:
+            if resource_version < self._compacted:
+                return None
+            newer = []
+            for change in reversed(self._history):  # the newest few, not the whole history
+                if change.rv <= resource_version:
+                    break
+                newer.append(change)
+            newer.reverse()
+            return newer
+
+    def ensure_index(self, kind: Kind, name: str, value_of: Callable[[JSON], Hashable]) -> None:
+        """Keep an index of ``kind`` by ``value_of(object)`` (``None`` values are not indexed).
+
+        Controllers look objects up by a field (Events by involved object, snapshots by content)
+        instead of scanning thousands of them on every change. Asking again is harmless.
+        """
+        with self._lock:
+            if (kind, name) in self._indexes:
+                return
+            entries: dict[Hashable, set[Key]] = {}
+            for key, obj in self._store[kind].items():
+                value = value_of(obj)
+                if value is not None:
+                    entries.setdefault(value, set()).add(key)
+            self._indexes[(kind, name)] = (value_of, entries)
+
+    def find_by(self, kind: Kind, index: str, value: Hashable) -> list[JSON]:
+        """Return copies of the objects of ``kind`` whose ``index`` value is ``value``, sorted."""
+        with self._lock:
+            keys = self._indexes[(kind, index)][1].get(value, ())
+            return [deep(self._store[kind][key]) for key in sorted(keys)]
+
+    def any_by(self, kind: Kind, index: str, value: Hashable, match: Callable[[JSON], bool]) -> bool:
+        """Tell whether an object of ``kind`` with ``index`` value ``value`` satisfies ``match`` (no copy)."""
+        with self._lock:
+            objects = self._store[kind]
+            return any(match(objects[key]) for key in self._indexes[(kind, index)][1].get(value, ()))
 
     def uids(self) -> set[str]:
         """Return the UIDs of every stored object."""
@@ -618,6 +668,7 @@ class KubernetesBackend:
         self._rv += 1
         metadata(obj)["resourceVersion"] = str(self._rv)
         key = self._key(obj)
+        self._reindex(kind, key, self._store[kind].get(key), None if event_type == "DELETED" else obj)
         if event_type == "DELETED":
             self._store[kind].pop(key, None)
         else:
@@ -635,6 +686,21 @@ class KubernetesBackend:
         for listener in list(self._listeners):
             listener()
         return deep(obj)
+
+    def _reindex(self, kind: Kind, key: Key, before: JSON | None, after: JSON | None) -> None:
+        for (indexed, _), (value_of, entries) in self._indexes.items():
+            if indexed is not kind:
+                continue
+            old = value_of(before) if before is not None else None
+            new = value_of(after) if after is not None else None
+            if old == new:
+                continue
+            if old is not None:
+                entries.get(old, set()).discard(key)
+                if not entries.get(old, True):
+                    del entries[old]
+            if new is not None:
+                entries.setdefault(new, set()).add(key)
 
     def _end_watches(self) -> None:
         for watcher in self._watchers:

@@ -13,7 +13,7 @@ from functools import partial
 from . import events, kinds
 from .controllers import Gates
 from .meta import JSON, add_finalizer, annotations_of, dig, finalizers, metadata, now, remove_finalizer
-from .models import KubernetesBackend
+from .models import Change, Key, KubernetesBackend
 from .quantities import format_binary, parse_quantity
 from .seed import IS_DEFAULT_SNAPSHOT_CLASS, TRIDENT
 
@@ -35,53 +35,141 @@ class SnapshotError(Exception):
 def reconcile_snapshots(backend: KubernetesBackend, gates: Gates) -> None:
     """Move every VolumeSnapshot one step (create content, copy status, or delete)."""
     for snapshot in backend.objects(kinds.SNAPSHOTS):
-        meta = metadata(snapshot)
-        if meta.get("deletionTimestamp"):
-            _delete_snapshot(backend, snapshot)
-            continue
-        content_name = dig(snapshot, "status", "boundVolumeSnapshotContentName")
-        if content_name:
-            _copy_content_status(backend, snapshot, content_name)
-        elif dig(snapshot, "spec", "source", "volumeSnapshotContentName"):
-            _bind_pre_provisioned(backend, snapshot)
-        elif gates.ready("snapshot", meta["uid"], backend.timing.snapshot):
-            try:
-                _create_content(backend, snapshot)
-                gates.done("snapshot", meta["uid"])
-            except SnapshotError as error:
-                gates.retry("snapshot", meta["uid"], backend.timing.retry)
-                _report(backend, snapshot, error)
+        _reconcile_snapshot(backend, gates, snapshot)
     _release_source_claims(backend)
+
+
+def _reconcile_snapshot(backend: KubernetesBackend, gates: Gates, snapshot: JSON) -> None:
+    meta = metadata(snapshot)
+    if meta.get("deletionTimestamp"):
+        _delete_snapshot(backend, snapshot)
+        return
+    content_name = dig(snapshot, "status", "boundVolumeSnapshotContentName")
+    if content_name:
+        _copy_content_status(backend, snapshot, content_name)
+    elif dig(snapshot, "spec", "source", "volumeSnapshotContentName"):
+        _bind_pre_provisioned(backend, snapshot)
+    elif gates.ready("snapshot", meta["uid"], backend.timing.snapshot):
+        try:
+            _create_content(backend, snapshot)
+            gates.done("snapshot", meta["uid"])
+        except SnapshotError as error:
+            gates.retry("snapshot", meta["uid"], backend.timing.retry)
+            _report(backend, snapshot, error)
 
 
 def reconcile_contents(backend: KubernetesBackend, gates: Gates) -> None:
     """csi-snapshotter: take the CSI snapshot of each new content; let deleted contents go."""
     for content in backend.objects(kinds.CONTENTS):
-        meta, uid = metadata(content), metadata(content)["uid"]
-        if meta.get("deletionTimestamp"):
-            ref = dig(content, "spec", "volumeSnapshotRef") or {}
-            snapshot = backend.find(kinds.SNAPSHOTS, ref.get("namespace"), ref.get("name", ""))
-            if snapshot is None or metadata(snapshot).get("deletionTimestamp"):
-                backend.mutate(kinds.CONTENTS, None, meta["name"], lambda c: remove_finalizer(c, VSC_BOUND))
-            continue
-        handle = dig(content, "spec", "source", "volumeHandle")
-        if not handle or dig(content, "status", "snapshotHandle"):
-            continue
-        if not gates.ready("take", uid, backend.timing.snapshot_ready):
-            continue
-        driver_error = backend.faults.take_driver_error("snapshot")
-        if driver_error is not None:
-            gates.retry("take", uid, backend.timing.retry)
-            message = (
-                f"Failed to check and update snapshot content: failed to take snapshot of the volume "
-                f'{handle}: "rpc error: code = Internal desc = {driver_error}"'
-            )
-            error = {"readyToUse": False, "error": {"message": message, "time": now()}}
-            backend.mutate(kinds.CONTENTS, None, meta["name"], partial(_merge_status, changes=error))
-            events.record(backend, content, "Warning", "SnapshotCreationFailed", message, events.SNAPSHOTTER)
-            continue
-        gates.done("take", uid)
-        backend.mutate(kinds.CONTENTS, None, meta["name"], lambda c: c.update(status=_taken(backend, c)))
+        _reconcile_content(backend, gates, content)
+
+
+def _reconcile_content(backend: KubernetesBackend, gates: Gates, content: JSON) -> None:
+    meta, uid = metadata(content), metadata(content)["uid"]
+    if meta.get("deletionTimestamp"):
+        ref = dig(content, "spec", "volumeSnapshotRef") or {}
+        snapshot = backend.find(kinds.SNAPSHOTS, ref.get("namespace"), ref.get("name", ""))
+        if snapshot is None or metadata(snapshot).get("deletionTimestamp"):
+            backend.mutate(kinds.CONTENTS, None, meta["name"], lambda c: remove_finalizer(c, VSC_BOUND))
+        return
+    handle = dig(content, "spec", "source", "volumeHandle")
+    if not handle or dig(content, "status", "snapshotHandle"):
+        return
+    if not gates.ready("take", uid, backend.timing.snapshot_ready):
+        return
+    driver_error = backend.faults.take_driver_error("snapshot")
+    if driver_error is not None:
+        gates.retry("take", uid, backend.timing.retry)
+        message = (
+            f"Failed to check and update snapshot content: failed to take snapshot of the volume "
+            f'{handle}: "rpc error: code = Internal desc = {driver_error}"'
+        )
+        error = {"readyToUse": False, "error": {"message": message, "time": now()}}
+        backend.mutate(kinds.CONTENTS, None, meta["name"], partial(_merge_status, changes=error))
+        events.record(backend, content, "Warning", "SnapshotCreationFailed", message, events.SNAPSHOTTER)
+        return
+    gates.done("take", uid)
+    backend.mutate(kinds.CONTENTS, None, meta["name"], lambda c: c.update(status=_taken(backend, c)))
+
+
+# Indexes that let a pass find the objects a change touches without scanning them all.
+_BOUND_CONTENT = "status.boundVolumeSnapshotContentName"
+_SOURCE_CLAIM = "spec.source.persistentVolumeClaimName"
+_SNAPSHOT_REF = "spec.volumeSnapshotRef"
+_PRE_PROVISIONED = "spec.source.volumeSnapshotContentName"
+
+
+def _bound_content(snapshot: JSON) -> str | None:
+    return dig(snapshot, "status", "boundVolumeSnapshotContentName") or None
+
+
+def _pre_provisioned(snapshot: JSON) -> str | None:
+    return dig(snapshot, "spec", "source", "volumeSnapshotContentName") or None
+
+
+def _source_claim(snapshot: JSON) -> tuple[str, str] | None:
+    claim = dig(snapshot, "spec", "source", "persistentVolumeClaimName")
+    return (metadata(snapshot).get("namespace", ""), claim) if claim else None
+
+
+def _snapshot_ref(content: JSON) -> tuple[str, str] | None:
+    ref = dig(content, "spec", "volumeSnapshotRef") or {}
+    return (ref.get("namespace") or "", ref["name"]) if ref.get("name") else None
+
+
+def _touched(backend: KubernetesBackend, changes: list[Change]) -> tuple[set[Key], set[str], set[Key]]:
+    """Return the snapshots, contents and source claims ``changes`` may move (beyond timers)."""
+    backend.ensure_index(kinds.SNAPSHOTS, _BOUND_CONTENT, _bound_content)
+    backend.ensure_index(kinds.SNAPSHOTS, _PRE_PROVISIONED, _pre_provisioned)
+    backend.ensure_index(kinds.SNAPSHOTS, _SOURCE_CLAIM, _source_claim)
+    backend.ensure_index(kinds.CONTENTS, _SNAPSHOT_REF, _snapshot_ref)
+    snapshots: set[Key] = set()
+    contents: set[str] = set()
+    claims: set[Key] = set()
+    for change in changes:
+        if change.kind is kinds.SNAPSHOTS:
+            for obj in (change.obj, change.old):
+                if obj is None:
+                    continue
+                key = (metadata(obj).get("namespace", ""), metadata(obj)["name"])
+                snapshots.add(key)
+                contents.update(name for name in (_bound_content(obj), _pre_provisioned(obj)) if name)
+                contents.update(
+                    metadata(c)["name"] for c in backend.find_by(kinds.CONTENTS, _SNAPSHOT_REF, key)
+                )
+                claim = _source_claim(obj)
+                if claim is not None:
+                    claims.add(claim)
+        elif change.kind is kinds.CONTENTS:
+            name = metadata(change.obj)["name"]
+            contents.add(name)
+            for index in (_BOUND_CONTENT, _PRE_PROVISIONED):
+                snapshots.update(
+                    (metadata(s)["namespace"], metadata(s)["name"])
+                    for s in backend.find_by(kinds.SNAPSHOTS, index, name)
+                )
+    return snapshots, contents, claims
+
+
+def _follow_snapshots(backend: KubernetesBackend, gates: Gates, changes: list[Change]) -> None:
+    snapshots, _, claims = _touched(backend, changes)
+    for namespace, name in sorted(snapshots):
+        snapshot = backend.find(kinds.SNAPSHOTS, namespace, name)
+        if snapshot is not None:
+            _reconcile_snapshot(backend, gates, snapshot)
+    _release_source_claims(backend, claims)
+
+
+def _follow_contents(backend: KubernetesBackend, gates: Gates, changes: list[Change]) -> None:
+    _, contents, _ = _touched(backend, changes)
+    for name in sorted(contents):
+        content = backend.find(kinds.CONTENTS, None, name)
+        if content is not None:
+            _reconcile_content(backend, gates, content)
+
+
+reconcile_snapshots.incremental = _follow_snapshots  # type: ignore[attr-defined]
+reconcile_contents.incremental = _follow_contents  # type: ignore[attr-defined]
 
 
 def _merge_status(obj: JSON, changes: JSON) -> None:
@@ -283,12 +371,20 @@ def _bind_pre_provisioned(backend: KubernetesBackend, snapshot: JSON) -> None:
     )
 
 
-def _release_source_claims(backend: KubernetesBackend) -> None:
+def _release_source_claims(backend: KubernetesBackend, only: set[Key] | None = None) -> None:
     # A claim keeps pvc-as-source-protection while a snapshot of it is not ready yet.
+    if only is not None:  # an incremental pass: the claims whose snapshots changed
+        backend.ensure_index(kinds.SNAPSHOTS, _SOURCE_CLAIM, _source_claim)
+        for namespace, name in sorted(only):
+            claim = backend.find(kinds.PVCS, namespace, name)
+            in_use = backend.any_by(kinds.SNAPSHOTS, _SOURCE_CLAIM, (namespace, name), _pending)
+            if claim is not None and PVC_AS_SOURCE in finalizers(claim) and not in_use:
+                backend.mutate(kinds.PVCS, namespace, name, lambda c: remove_finalizer(c, PVC_AS_SOURCE))
+        return
     busy = {
         (metadata(s)["namespace"], dig(s, "spec", "source", "persistentVolumeClaimName"))
         for s in backend.objects(kinds.SNAPSHOTS)
-        if dig(s, "status", "readyToUse") is not True and not metadata(s).get("deletionTimestamp")
+        if _pending(s)
     }
     for claim in backend.objects(kinds.PVCS):
         meta = metadata(claim)
@@ -296,6 +392,12 @@ def _release_source_claims(backend: KubernetesBackend) -> None:
             backend.mutate(
                 kinds.PVCS, meta["namespace"], meta["name"], lambda c: remove_finalizer(c, PVC_AS_SOURCE)
             )
+
+
+def _pending(snapshot: JSON) -> bool:
+    return dig(snapshot, "status", "readyToUse") is not True and not metadata(snapshot).get(
+        "deletionTimestamp"
+    )
 
 
 def _delete_snapshot(backend: KubernetesBackend, snapshot: JSON) -> None:

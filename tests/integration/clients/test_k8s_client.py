@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from netapp_dataops_airflow.clients.kubernetes import (
     shared_client,
 )
 from netapp_dataops_airflow.clients.kubernetes_informer import (
+    ADMIT_PER_TURN,
     FATAL_ATTEMPTS,
     Informer,
     shared_informer,
@@ -404,3 +406,38 @@ def test_the_watch_and_the_client_are_closed_when_the_loop_of_a_wait_ends(
     # The server notices the closed connection in its own thread.
     poll(kubernetes_simulator.backend.stats.open_watches, lambda count: count == 0, "the watch to close")
     assert kubernetes_simulator.backend.stats.to_json()["watches"][0]["opened"] == 1
+
+
+async def test_waiters_that_joined_before_the_first_list_are_let_through_a_batch_per_loop_turn(
+    kubernetes_simulator: KubernetesSimulator, config: ClusterConfig
+) -> None:
+    waiting = ADMIT_PER_TURN * 2 + 50
+    kubernetes_simulator.backend.seed(
+        *bound_claim("source"),
+        *(snapshot_body(f"snap-{i}", "source", namespace="default") for i in range(waiting)),
+    )
+    loop = asyncio.get_running_loop()
+    turn = 0
+
+    def tick() -> None:  # counts turns of the loop
+        nonlocal turn
+        turn += 1
+        if not done.is_set():
+            loop.call_soon(tick)
+
+    done = asyncio.Event()
+    checked_at: list[int] = []
+
+    def check(obj: dict[str, Any] | None) -> str:
+        checked_at.append(turn)
+        return "seen"
+
+    loop.call_soon(tick)
+    async with shared_informer(config, VOLUME_SNAPSHOTS, "default") as informer:
+        # All join before the informer's first LIST is in, as when a triggerer starts many waits.
+        outcomes = await asyncio.gather(*(informer.wait_for(f"snap-{i}", check) for i in range(waiting)))
+    done.set()
+    assert outcomes == ["seen"] * waiting
+    per_turn = collections.Counter(checked_at)
+    assert max(per_turn.values()) <= ADMIT_PER_TURN, per_turn
+    assert len(per_turn) >= 3, per_turn

@@ -62,6 +62,54 @@ async def test_snapshot_becomes_ready(client: KubernetesClient) -> None:
     json.dumps(event)  # plain JSON all the way down
 
 
+def requests_by_verb(simulator: KubernetesSimulator) -> dict[str, int]:
+    return dict(simulator.backend.stats.to_json()["requests"]["byVerb"])
+
+
+async def test_snapshot_handles_come_from_one_shared_content_informer(
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    uids = [await create_snapshot(client, name=f"snap-{index}") for index in range(3)]
+    events = await asyncio.gather(
+        *(only_event(snapshot_trigger(uid, name=f"snap-{index}")) for index, uid in enumerate(uids))
+    )
+    for uid, event in zip(uids, events, strict=True):
+        assert event["status"] == "success", event
+        assert event["result"]["snapshot_handle"].endswith(f"/snapshot-{uid}")
+    verbs = requests_by_verb(seeded_kubernetes)
+    # One LIST of contents (and at most one WATCH) for the three waits; no GET per snapshot.
+    assert verbs.get("list volumesnapshotcontents") == 1, verbs
+    assert verbs.get("watch volumesnapshotcontents", 0) <= 1, verbs
+    assert "get volumesnapshotcontents" not in verbs, verbs
+
+
+async def test_a_ready_snapshot_whose_content_is_missing_succeeds_without_a_handle(
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    body = snapshot_body("orphan", "data")
+    body["metadata"]["namespace"] = "default"
+    body["status"] = {"boundVolumeSnapshotContentName": "snapcontent-gone", "readyToUse": True}
+    (seeded,) = seeded_kubernetes.backend.seed(body)
+    event = await only_event(snapshot_trigger(seeded["metadata"]["uid"], name="orphan"))
+    assert event["status"] == "success", event
+    assert event["result"]["volume_snapshot_content"] == "snapcontent-gone"
+    assert event["result"]["snapshot_handle"] is None
+
+
+async def test_a_content_informer_refused_by_rbac_falls_back_to_reading_the_content(
+    seeded_kubernetes: KubernetesSimulator, client: KubernetesClient
+) -> None:
+    # LIST and WATCH of contents are forbidden (the query string follows the plural); GET is not.
+    seeded_kubernetes.backend.faults.fail_requests(
+        403, method="GET", path=r"/volumesnapshotcontents\?", times=100, message="forbidden"
+    )
+    uid = await create_snapshot(client)
+    event = await only_event(snapshot_trigger(uid))
+    assert event["status"] == "success", event
+    assert event["result"]["snapshot_handle"].endswith(f"/snapshot-{uid}")
+    assert requests_by_verb(seeded_kubernetes).get("get volumesnapshotcontents") == 1
+
+
 async def test_persisting_status_error_fails_with_the_controllers_message(client: KubernetesClient) -> None:
     uid = await create_snapshot(client, pvc="no-such-claim")
     event = await only_event(snapshot_trigger(uid, failure_grace_period=0.5))
@@ -277,7 +325,8 @@ async def test_a_token_revoked_during_the_wait_ends_it_with_the_cause_and_a_rota
         assert event["status"] == "success", event
         shared = await registry()
         kinds = [key[0] for key in shared.keys() if isinstance(key, tuple)]  # noqa: SIM118 (not a dict)
-        assert (kinds.count("kubernetes"), kinds.count("kubernetes-informer")) == (1, 1)
+        # One client; one informer of the namespace's snapshots and one of the cluster's contents.
+        assert (kinds.count("kubernetes"), kinds.count("kubernetes-informer")) == (1, 2)
 
 
 async def test_a_garbled_watch_event_ends_the_wait_with_an_error(

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from netapp_dataops_airflow.clients._shared import registry
-from netapp_dataops_airflow.clients.snapmirror import MIN_POLL_INTERVAL
+from netapp_dataops_airflow.clients.snapmirror import MIN_POLL_INTERVAL, TRANSFER_READS
 from netapp_dataops_airflow.exceptions import InvalidInputError
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator, Relationship, records
+from netapp_dataops_airflow.simulators.ontap.faults import Fault
 from netapp_dataops_airflow.triggers.snapmirror import SnapMirrorTransferTrigger
 from tests.helpers.airflow import logged, only_event, rebuilt
 from tests.helpers.connections import ontap_fields
@@ -455,3 +456,29 @@ def test_bad_arguments_are_refused(
 def test_a_previous_end_time_that_is_no_time_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="previous_end_time must be an ISO 8601 time"):
         SnapMirrorTransferTrigger(CONN_ID, str(uuid.uuid4()), str(uuid.uuid4()), previous_end_time="noon")
+
+
+async def test_transfers_that_end_together_are_read_a_few_at_a_time(slow_ontap: OntapSimulator) -> None:
+    count = TRANSFER_READS + 4
+    ids = [
+        start(slow_ontap, slow_ontap.backend.add_relationship(f"src:v{i}", f"dst:v{i}", size_bytes=1 << 20))
+        for i in range(count)
+    ]
+    waits = [asyncio.create_task(only_event(trigger_for(pair))) for pair in ids]
+    await until(lambda: len(polls(slow_ontap)) >= 1)  # every wait is in the shared poll
+    # Each read of an ended transfer is held a moment by the cluster.
+    for relationship, _ in ids:
+        path = f"{RELATIONSHIPS}/{relationship}/transfers/"
+        slow_ontap.backend.faults.add(Fault("stall", "GET", path, times=1, seconds=2.0))
+    slow_ontap.backend.advance(7200)  # every transfer ends before the next poll
+
+    def reads() -> list[str]:
+        return [r for r in slow_ontap.backend.requests_matching("GET", RELATIONSHIPS) if "/transfers/" in r]
+
+    await until(lambda: len(reads()) >= TRANSFER_READS)
+    await asyncio.sleep(0.5)  # well within the hold: any further read would have been sent by now
+    in_flight = len(reads())
+    events = await asyncio.gather(*waits)
+    assert in_flight == TRANSFER_READS
+    assert [event["status"] for event in events] == ["success"] * count
+    assert len(reads()) == count

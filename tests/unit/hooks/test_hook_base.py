@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -174,3 +175,36 @@ async def test_the_cncf_providers_other_extras_are_accepted_and_ignored(
     airflow_connection("conn_k", "kubernetes", extra=extra)
     settings = await K8sHook("conn_k").aget_connection_settings()
     assert (await settings.acluster_config()).kubeconfig == KUBECONFIG
+
+
+@both_types
+async def test_waits_starting_together_share_one_connection_lookup(
+    airflow_connection: Callable[..., str], conn_type: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import netapp_dataops_airflow.hooks.base as base
+
+    lookups: list[str] = []
+    real = base.get_async_connection
+
+    async def counted(conn_id: str, **kwargs: Any) -> Any:  # Airflow's side, counted
+        lookups.append(conn_id)
+        return await real(conn_id, **kwargs)
+
+    monkeypatch.setattr(base, "get_async_connection", counted)
+    airflow_connection("conn_a", **VALID[conn_type])
+    airflow_connection("conn_b", **VALID[conn_type])
+    read = [HOOKS[conn_type](name).aget_connection_settings() for name in ("conn_a",) * 20 + ("conn_b",) * 5]
+    settings = await asyncio.gather(*read)
+    assert sorted(lookups) == ["conn_a", "conn_b"]
+    assert len({id(s) for s in settings[:20]}) == 1
+    # Nothing is cached: a lookup after those ended reads the connection again.
+    await HOOKS[conn_type]("conn_a").aget_connection_settings()
+    assert sorted(lookups) == ["conn_a", "conn_a", "conn_b"]
+
+
+async def test_a_failed_lookup_fails_every_wait_that_shared_it() -> None:
+    results = await asyncio.gather(
+        *(K8sHook("no_such_connection").aget_connection_settings() for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(result, InvalidInputError) for result in results), results
+    assert all("'no_such_connection' is not defined" in str(result) for result in results)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 from netapp_dataops_airflow.simulators.kubernetes import bound_claim, kinds
@@ -358,3 +360,48 @@ def test_deleting_a_claim_reclaims_its_volume(stepped: SteppedKubernetes) -> Non
     stepped.settle()
     assert stepped.backend.find(kinds.PVCS, "default", "data") is None
     assert stepped.backend.find(kinds.PVS, None, volume_name) is None
+
+
+def test_a_pass_woken_by_a_content_change_follows_it_to_its_snapshot_alone(
+    stepped: SteppedKubernetes,
+) -> None:
+    stepped.backend.seed(*bound_claim("data"))
+    stepped.backend.timing.update(snapshot_ready=3600.0)  # the CSI driver is slow: we play it
+    for name in ("snap", "other"):
+        stepped.backend.create(kinds.SNAPSHOTS, "default", snapshot_body(name, "data"))
+    stepped.settle()
+    content = vs(stepped, "snap")["status"]["boundVolumeSnapshotContentName"]
+    status = {"status": {"readyToUse": True, "snapshotHandle": "h/1", "restoreSize": 1 << 30}}
+    stepped.backend.patch(
+        kinds.CONTENTS,
+        None,
+        content,
+        "application/merge-patch+json",
+        json.dumps(status).encode(),
+        subresource="status",
+    )
+    before = dict(stepped.controllers.passes)
+    for _ in range(5):
+        stepped.controllers.run_changes()
+    assert stepped.controllers.passes["incremental"] > before["incremental"]
+    assert stepped.controllers.passes["full"] == before["full"]
+    assert vs(stepped, "snap")["status"]["readyToUse"] is True
+    assert vs(stepped, "other")["status"]["readyToUse"] is False
+    assert [r for _, r, _ in events_for(stepped, "snap")].count("SnapshotReady") == 1
+    # "other" still uses the claim as its source: its protection stays.
+    assert (
+        "snapshot.storage.kubernetes.io/pvc-as-source-protection"
+        in pvc(stepped, "data")["metadata"]["finalizers"]
+    )
+
+
+def test_a_step_coming_due_runs_a_full_pass(stepped: SteppedKubernetes) -> None:
+    stepped.backend.seed(*bound_claim("data"))
+    stepped.backend.timing.update(snapshot=0.2)
+    stepped.backend.create(kinds.SNAPSHOTS, "default", snapshot_body("snap", "data"))
+    stepped.controllers.run_changes()  # the first pass is a full one; the snapshot's step waits
+    assert "status" not in vs(stepped, "snap")
+    time.sleep(0.3)
+    stepped.controllers.run_changes()
+    assert stepped.controllers.passes == {"full": 2, "incremental": 0}
+    assert vs(stepped, "snap")["status"]["boundVolumeSnapshotContentName"]

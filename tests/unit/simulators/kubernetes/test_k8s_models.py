@@ -287,3 +287,28 @@ def test_seed_bound_claim_and_reset(backend: KubernetesBackend) -> None:
     backend.reset()
     assert backend.find(kinds.PVCS, "team", "ready") is None
     assert backend.resource_version > rv  # versions never go back, so clients never see an old one again
+
+
+def test_an_index_follows_creates_changes_and_deletes() -> None:
+    backend = KubernetesBackend()
+    backend.ensure_index(kinds.PVCS, "class", lambda obj: obj.get("spec", {}).get("storageClassName"))
+    backend.create(kinds.PVCS, "default", claim_body("a", storage_class="gold"))
+    backend.create(kinds.PVCS, "default", claim_body("b", storage_class="gold"))
+    assert [o["metadata"]["name"] for o in backend.find_by(kinds.PVCS, "class", "gold")] == ["a", "b"]
+    backend.mutate(kinds.PVCS, "default", "a", lambda c: c["spec"].update(storageClassName="silver"))
+    assert [o["metadata"]["name"] for o in backend.find_by(kinds.PVCS, "class", "gold")] == ["b"]
+    assert backend.any_by(kinds.PVCS, "class", "silver", lambda obj: obj["metadata"]["name"] == "a")
+    backend.delete(kinds.PVCS, "default", "b")
+    backend.mutate(kinds.PVCS, "default", "b", lambda c: c["metadata"].pop("finalizers", None))
+    assert backend.find_by(kinds.PVCS, "class", "gold") == []
+
+
+def test_changes_since_says_when_the_history_lost_some() -> None:
+    backend = KubernetesBackend(history_size=3)
+    start = backend.resource_version
+    backend.create(kinds.PVCS, "default", claim_body("a"))
+    assert [c.type for c in backend.changes_since(start) or []] == ["ADDED"]
+    for name in "bcde":
+        backend.create(kinds.PVCS, "default", claim_body(name))
+    assert backend.changes_since(start) is None
+    assert len(backend.changes_since(backend.resource_version - 2) or []) == 2
