@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from netapp_dataops_airflow.simulators.ontap import OntapApiError, query, records
 from netapp_dataops_airflow.simulators._faults import Fault, FaultPlan
+from netapp_dataops_airflow.simulators.ontap import OntapApiError, query, records
 
 RECORD = {
     "uuid": "u1",
