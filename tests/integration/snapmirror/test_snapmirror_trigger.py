@@ -15,8 +15,8 @@ import pytest
 from netapp_dataops_airflow.clients._shared import registry
 from netapp_dataops_airflow.clients.snapmirror import MIN_POLL_INTERVAL, TRANSFER_READS
 from netapp_dataops_airflow.exceptions import InvalidInputError
+from netapp_dataops_airflow.simulators._faults import Fault
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator, Relationship, records
-from netapp_dataops_airflow.simulators.ontap.faults import Fault
 from netapp_dataops_airflow.triggers.snapmirror import SnapMirrorTransferTrigger
 from tests.helpers.airflow import logged, only_event, rebuilt
 from tests.helpers.connections import ontap_fields
