@@ -1,5 +1,6 @@
-"""Who may do what over HTTP: authentication, the RBAC check of every request, the access reviews
-``kubectl auth can-i`` asks for, and TokenRequest (``kubectl create token``).
+"""Who may do what over HTTP: authentication, RBAC on every request, access reviews, TokenRequest.
+
+The access reviews are what ``kubectl auth can-i`` asks; TokenRequest is ``kubectl create token``.
 
 The rules themselves are in :mod:`.rbac`; this module wires them to requests and the backend.
 """
@@ -10,8 +11,10 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from . import errors, kinds, rbac
+from .control import CONTROL_PREFIX
 from .errors import ApiError, Cause
 from .kinds import Kind
 from .models import KubernetesBackend
@@ -31,7 +34,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def authenticate(backend: KubernetesBackend, authorization: str | None) -> User | None:
-    """The user of a request, or None; a ServiceAccount's token dies with its account."""
+    """Return the user of a request, or None; a ServiceAccount's token dies with its account."""
     found = backend.tokens.identify(authorization)
     if found is None:
         return None
@@ -45,17 +48,17 @@ def authenticate(backend: KubernetesBackend, authorization: str | None) -> User 
 
 
 def user_of(request: web.Request, backend: KubernetesBackend) -> User | None:
-    """The user of ``request`` (None: unauthenticated, or anonymous on a public path)."""
+    """Return the user of ``request`` (None: unauthenticated, or anonymous on a public path)."""
     return authenticate(backend, request.headers.get("Authorization"))
 
 
 def store_of(backend: KubernetesBackend) -> rbac.Store:
-    """The RBAC objects of ``backend``, as the authorizer reads them."""
+    """Return the RBAC objects of ``backend``, as the authorizer reads them."""
     return rbac.Store(backend.objects)
 
 
-def make_authorizer(backend: KubernetesBackend, exempt: Callable[[str], bool]) -> Callable[..., object]:
-    """An aiohttp middleware that answers 403 to every request RBAC does not allow.
+def make_authorizer(backend: KubernetesBackend, exempt: Callable[[str], bool]) -> Middleware:
+    """Build the aiohttp middleware that answers 403 to every request RBAC does not allow.
 
     Requests without a user (the public paths read anonymously) and ``exempt`` paths pass.
     """
@@ -76,8 +79,36 @@ def make_authorizer(backend: KubernetesBackend, exempt: Callable[[str], bool]) -
     return authorize
 
 
+def service_account_token(
+    backend: KubernetesBackend, namespace: str, name: str, *, seconds: int = DEFAULT_TOKEN_SECONDS
+) -> str:
+    """Mint a token for ServiceAccount ``namespace/name``, creating the account if needed (tests).
+
+    What ``kubectl create serviceaccount`` and ``kubectl create token`` do, without HTTP.
+    """
+    account = backend.find(kinds.SERVICE_ACCOUNTS, namespace, name)
+    if account is None:
+        body = {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": namespace},
+        }
+        if backend.find(kinds.NAMESPACES, None, namespace) is None:
+            backend.create(
+                kinds.NAMESPACES,
+                None,
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+            )
+        account = backend.create(kinds.SERVICE_ACCOUNTS, namespace, body)
+    return backend.tokens.issue_for_service_account(namespace, name, account["metadata"]["uid"], seconds)
+
+
 def add_access_routes(router: web.UrlDispatcher, backend: KubernetesBackend) -> None:
-    """Register SelfSubjectAccessReview, SelfSubjectRulesReview and TokenRequest."""
+    """Register SelfSubjectAccessReview, SelfSubjectRulesReview and TokenRequest.
+
+    And ``POST /_simulator/service-account-tokens`` (``{"namespace", "name"}``): the control API's
+    :func:`service_account_token`, for tests that drive the simulator in another process.
+    """
 
     async def access_review(request: web.Request) -> web.Response:
         body = await _body(request)
@@ -93,6 +124,7 @@ def add_access_routes(router: web.UrlDispatcher, backend: KubernetesBackend) -> 
             reason = "FieldValueInvalid" if resource is not None else "FieldValueRequired"
             raise errors.invalid(_ACCESS_REVIEW, "", [Cause(reason, "spec.resourceAttributes", detail)])
         if resource is not None:
+            resource = resource if isinstance(resource, dict) else {}
             attributes = rbac.Attributes(
                 verb=str(resource.get("verb", "")),
                 group=str(resource.get("group", "")),
@@ -103,6 +135,7 @@ def add_access_routes(router: web.UrlDispatcher, backend: KubernetesBackend) -> 
                 name=str(resource.get("name", "")),
             )
         else:
+            url = url if isinstance(url, dict) else {}
             attributes = rbac.Attributes(
                 verb=str(url.get("verb", "")), resource_request=False, path=str(url.get("path", ""))
             )
@@ -161,6 +194,13 @@ def add_access_routes(router: web.UrlDispatcher, backend: KubernetesBackend) -> 
         }
         return json_response(answer, 201)
 
+    async def control_token(request: web.Request) -> web.Response:
+        body = await _body(request)
+        namespace, name = body.get("namespace"), body.get("name")
+        if not isinstance(namespace, str) or not isinstance(name, str) or not namespace or not name:
+            raise errors.bad_request("namespace and name must be non-empty strings")
+        return json_response({"token": service_account_token(backend, namespace, name)}, 201)
+
     def _user(request: web.Request) -> User:
         user = user_of(request, backend)
         if user is None:  # the middlewares let no anonymous request get here
@@ -170,6 +210,7 @@ def add_access_routes(router: web.UrlDispatcher, backend: KubernetesBackend) -> 
     router.add_post(f"{AUTHORIZATION_V1}/selfsubjectaccessreviews", access_review)
     router.add_post(f"{AUTHORIZATION_V1}/selfsubjectrulesreviews", rules_review)
     router.add_post("/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token", token_request)
+    router.add_post(f"{CONTROL_PREFIX}service-account-tokens", control_token)
 
 
 async def _body(request: web.Request) -> dict[str, object]:
@@ -177,7 +218,9 @@ async def _body(request: web.Request) -> dict[str, object]:
     try:
         body = decode_json(raw) if raw.strip() else {}
     except ApiError as error:
-        raise errors.bad_request(error.message.replace("error decoding patch", "error decoding body")) from None
+        raise errors.bad_request(
+            error.message.replace("error decoding patch", "error decoding body")
+        ) from None
     if not isinstance(body, dict):
         raise errors.bad_request("the body of the request must be a JSON object")
     return body

@@ -130,7 +130,9 @@ SNAPSHOT_CLASSES = Kind(
     custom=True,
 )
 
-SERVICE_ACCOUNTS = Kind(CORE, "serviceaccounts", "serviceaccount", "ServiceAccount", True, short_names=("sa",))
+SERVICE_ACCOUNTS = Kind(
+    CORE, "serviceaccounts", "serviceaccount", "ServiceAccount", True, short_names=("sa",)
+)
 ROLES = Kind(RBAC, "roles", "role", "Role", True)
 CLUSTER_ROLES = Kind(RBAC, "clusterroles", "clusterrole", "ClusterRole", False)
 ROLE_BINDINGS = Kind(RBAC, "rolebindings", "rolebinding", "RoleBinding", True)

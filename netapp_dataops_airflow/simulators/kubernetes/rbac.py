@@ -22,7 +22,14 @@ MASTERS = "system:masters"
 AUTHENTICATED = "system:authenticated"
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 
-_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+_VERBS = {
+    "POST": "create",
+    "GET": "get",
+    "HEAD": "get",
+    "PUT": "update",
+    "PATCH": "patch",
+    "DELETE": "delete",
+}
 # A path segment after /namespaces/{ns} that is the namespace's own subresource, not a resource.
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
 
@@ -36,7 +43,7 @@ class User:
 
     @classmethod
     def service_account(cls, namespace: str, name: str) -> User:
-        """The user a ServiceAccount's token authenticates as, with the groups the apiserver adds."""
+        """Return the user a ServiceAccount's token authenticates as, with the groups the apiserver adds."""
         return cls(
             f"{SERVICE_ACCOUNT_PREFIX}{namespace}:{name}",
             ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", AUTHENTICATED),
@@ -79,9 +86,10 @@ def request_attributes(method: str, path: str, query: Mapping[str, str]) -> Attr
     """Parse a request the way ``RequestInfoFactory.NewRequestInfo`` does."""
     verb = _VERBS.get(method, method.lower())
     parts = [p for p in path.strip("/").split("/") if p]
-    if parts[:1] == ["api"] and len(parts) >= 2:
+    # A group-version alone (/api/v1, /apis/<group>/<version>) is discovery: a non-resource path.
+    if parts[:1] == ["api"] and len(parts) >= 3:
         group, version, rest = "", parts[1], parts[2:]
-    elif parts[:1] == ["apis"] and len(parts) >= 3:
+    elif parts[:1] == ["apis"] and len(parts) >= 4:
         group, version, rest = parts[1], parts[2], parts[3:]
     else:
         return Attributes(method.lower(), resource_request=False, path=path)
@@ -166,7 +174,7 @@ class Store:
                 yield kinds.ROLE_BINDINGS, binding
 
     def role_rules(self, ref: JSON, namespace: str) -> tuple[list[JSON], str | None]:
-        """The rules of the role a binding refers to, or an error text when it does not exist."""
+        """Return the rules of the role a binding refers to, or an error text when it does not exist."""
         name = str(ref.get("name", ""))
         if ref.get("kind") == "Role":
             found = [r for r in self._objects(kinds.ROLES, namespace) if r["metadata"]["name"] == name]
@@ -194,7 +202,9 @@ def _applies(subject: JSON, user: User, namespace: str) -> bool:
 def _describe(kind: kinds.Kind, binding: JSON, subject: JSON) -> str:
     meta, ref = binding["metadata"], binding.get("roleRef") or {}
     if subject.get("kind") == "ServiceAccount":
-        who = f'ServiceAccount "{subject.get("name")}/{subject.get("namespace") or meta.get("namespace", "")}"'
+        who = (
+            f'ServiceAccount "{subject.get("name")}/{subject.get("namespace") or meta.get("namespace", "")}"'
+        )
     else:
         who = f'{subject.get("kind")} "{subject.get("name")}"'
     if kind is kinds.ROLE_BINDINGS:

@@ -38,7 +38,10 @@ _PUBLIC_URLS = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
 _BOOTSTRAP_ROLES: tuple[tuple[str, list[JSON], list[str]], ...] = (
     (
         "cluster-admin",
-        [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"], "verbs": ["*"]}],
+        [
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+            {"nonResourceURLs": ["*"], "verbs": ["*"]},
+        ],
         ["system:masters"],
     ),
     (
@@ -54,7 +57,11 @@ _BOOTSTRAP_ROLES: tuple[tuple[str, list[JSON], list[str]], ...] = (
                 "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
                 "verbs": ["create"],
             },
-            {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]},
+            {
+                "apiGroups": ["authentication.k8s.io"],
+                "resources": ["selfsubjectreviews"],
+                "verbs": ["create"],
+            },
         ],
         ["system:authenticated"],
     ),
@@ -67,7 +74,7 @@ _BOOTSTRAP_ROLES: tuple[tuple[str, list[JSON], list[str]], ...] = (
 
 
 def bootstrap_rbac() -> list[JSON]:
-    """The ClusterRoles and ClusterRoleBindings a fresh cluster has for admins and every user."""
+    """Return the ClusterRoles and ClusterRoleBindings a fresh cluster has for admins and every user."""
     objects: list[JSON] = []
     for name, rules, groups in _BOOTSTRAP_ROLES:
         labels = {"kubernetes.io/bootstrapping": "rbac-defaults"}
@@ -81,7 +88,8 @@ def bootstrap_rbac() -> list[JSON]:
                 "metadata": meta,
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
                 "subjects": [
-                    {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group} for group in groups
+                    {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}
+                    for group in groups
                 ],
             }
         )

@@ -60,6 +60,10 @@ def _annotation_class(obj: JSON) -> str:
 
 
 # (name, type, cell, priority) per kind; Name and Age come first and last unless a kind places them.
+def _role_ref(obj: JSON) -> str:
+    return f"{dig(obj, 'roleRef', 'kind')}/{dig(obj, 'roleRef', 'name')}"
+
+
 _COLUMNS: dict[Kind, list[tuple[str, str, Cell, int]]] = {
     kinds.PVCS: [
         ("Status", "string", _text("status", "phase"), 0),
@@ -139,6 +143,15 @@ _COLUMNS: dict[Kind, list[tuple[str, str, Cell, int]]] = {
         ("Ready", "string", lambda o: f"0/{len(dig(o, 'spec', 'containers') or [])}", 0),
         ("Status", "string", _text("status", "phase"), 0),
         ("Restarts", "string", lambda o: "0", 0),
+        ("Age", "string", age, 0),
+    ],
+    # kubectl get role(binding)s, serviceaccounts: the apiserver's own columns.
+    kinds.ROLES: [("Created At", "date", _text("metadata", "creationTimestamp"), 0)],
+    kinds.CLUSTER_ROLES: [("Created At", "date", _text("metadata", "creationTimestamp"), 0)],
+    kinds.ROLE_BINDINGS: [("Role", "string", _role_ref, 0), ("Age", "string", age, 0)],
+    kinds.CLUSTER_ROLE_BINDINGS: [("Role", "string", _role_ref, 0), ("Age", "string", age, 0)],
+    kinds.SERVICE_ACCOUNTS: [
+        ("Secrets", "string", lambda o: str(len(o.get("secrets") or [])), 0),
         ("Age", "string", age, 0),
     ],
     kinds.EVENTS: [

@@ -81,8 +81,9 @@ class Tokens:
         return token
 
     def identify(self, authorization: str | None) -> tuple[User, str | None] | None:
-        """Who a request with this ``Authorization`` header is: the user and, for a ServiceAccount
-        token, the account's uid (the caller checks it still exists); None when unauthenticated.
+        """Return who sends this ``Authorization`` header (None: unauthenticated).
+
+        For a ServiceAccount's token, the account's uid comes along: the caller checks it still exists.
         """
         given = (
             authorization.removeprefix("Bearer ").encode()
