@@ -22,6 +22,8 @@ import yaml
 from airflow.sdk import DAG
 
 from netapp_dataops_airflow.clients.kubernetes import KubernetesClient, Resource
+from netapp_dataops_airflow.example_dags.ai_training_run import ai_training_run
+from netapp_dataops_airflow.example_dags.clone_volume import clone_volume
 from netapp_dataops_airflow.operators.kubernetes import CloneVolumeOperator, VolumeSnapshotOperator
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim, kinds
 from netapp_dataops_airflow.testing import DagRunResult, run_dag
@@ -269,3 +271,50 @@ async def test_the_pod_rules_grant_what_the_pod_operator_asks(resource: str) -> 
             f'User "{USER}" cannot {verb} resource "{resource}" in API group "" '
             f'in the namespace "{NAMESPACE}"'
         )
+
+
+# The shipped Kubernetes examples, run with the worker's token and nothing more.
+
+
+def test_the_clone_volume_example_runs_with_the_manifest(as_worker: Callable[[list[JSON]], None]) -> None:
+    as_worker(manifests())
+    result = run_dag(
+        clone_volume(),
+        run_conf={"clone_from": "pvc", "source_pvc": "data", "new_pvc": "data-clone", "namespace": NAMESPACE},
+    )
+    assert result.task_states == {"clone": "success", "report": "success"}, result.log_text
+    assert (result.xcom("clone")["name"], result.xcom("clone")["phase"]) == ("data-clone", "Bound")
+    assert "403" not in result.log_text
+
+
+def test_the_clone_volume_example_without_the_claims_rule_names_it(
+    as_worker: Callable[[list[JSON]], None],
+) -> None:
+    index = next(i for kind, i, rule in rule_ids() if rule["resources"] == ["persistentvolumeclaims"])
+    as_worker(without_rule("Role", index))
+    result = run_dag(
+        clone_volume(), run_conf={"clone_from": "pvc", "source_pvc": "data", "namespace": NAMESPACE}
+    )
+    assert result.task_states == {"clone": "failed", "report": "upstream_failed"}
+    assert (
+        f'"{USER}" may not get persistentvolumeclaims (the core API group "") in namespace "{NAMESPACE}". '
+        'To fix it, add the rule {apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["get"]}'
+    ) in result.log_text
+
+
+def test_the_ai_training_run_snapshots_run_with_the_manifest(
+    cluster: KubernetesSimulator, as_worker: Callable[[list[JSON]], None]
+) -> None:
+    # Its pod steps need pods that run; the simulator serves pods but does not run them yet, so the
+    # snapshot tasks run alone here (the pods' rules are checked request by request above).
+    cluster.backend.seed(*bound_claim("models", NAMESPACE))
+    as_worker(manifests())
+    snapshots = ai_training_run().partial_subset(
+        task_ids=["dataset_snapshot", "model_snapshot"], include_upstream=False, include_downstream=False
+    )
+    result = run_dag(
+        snapshots, run_conf={"namespace": NAMESPACE, "dataset_pvc": "data", "model_pvc": "models"}
+    )
+    assert result.task_states == {"dataset_snapshot": "success", "model_snapshot": "success"}, result.log_text
+    assert result.xcom("model_snapshot")["ready_to_use"] is True
+    assert "403" not in result.log_text
