@@ -318,3 +318,37 @@ def test_the_ai_training_run_snapshots_run_with_the_manifest(
     assert result.task_states == {"dataset_snapshot": "success", "model_snapshot": "success"}, result.log_text
     assert result.xcom("model_snapshot")["ready_to_use"] is True
     assert "403" not in result.log_text
+
+
+def without_verb(role_kind: str, resource: str, verb: str) -> list[JSON]:
+    docs = copy.deepcopy(manifests())
+    for doc in docs:
+        for rule in doc.get("rules", []) if doc["kind"] == role_kind else []:
+            if rule["resources"] == [resource]:
+                rule["verbs"].remove(verb)
+    return docs
+
+
+@pytest.mark.parametrize("delete_allowed", [True, False])
+def test_delete_is_for_the_clone_a_missed_deadline_leaves_behind(
+    cluster: KubernetesSimulator, as_worker: Callable[[list[JSON]], None], delete_allowed: bool
+) -> None:
+    cluster.backend.timing.update(binding=60)  # the clone stays Pending past its deadline
+    as_worker(manifests() if delete_allowed else without_verb("Role", "persistentvolumeclaims", "delete"))
+    with DAG("least_privilege_deadline", schedule=None, start_date=START) as dag:
+        CloneVolumeOperator(
+            task_id="clone", namespace=NAMESPACE, source_pvc="data", new_pvc="late-clone", deadline=1
+        )
+    result = run_dag(dag)
+    assert result.task_states == {"clone": "failed"}
+    left = cluster.backend.find(kinds.PVCS, NAMESPACE, "late-clone")
+    if delete_allowed:
+        assert left is None or left["metadata"].get("deletionTimestamp"), result.log_text
+        assert "403" not in result.log_text
+    else:
+        assert left is not None
+        assert (
+            f'"{USER}" may not delete persistentvolumeclaims (the core API group "") in namespace '
+            f'"{NAMESPACE}". To fix it, add the rule '
+            '{apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["delete"]}'
+        ) in result.log_text
