@@ -94,8 +94,10 @@ def test_auth_can_i_answers_from_the_applied_roles(kubectl: Kubectl, worker: Kub
     assert answer(kubectl, "*", "*", "--all-namespaces") == "yes"
 
 
-def test_auth_can_i_list_shows_the_rules(worker: Kubectl) -> None:
+def test_auth_can_i_list_shows_the_rules(kubectl: Kubectl, worker: Kubectl) -> None:
     listed = worker("auth", "can-i", "--list", "-n", "airflow").stdout
+    # The admin sees the same by impersonating the account, as docs/kubernetes.md suggests.
+    assert kubectl("auth", "can-i", "--list", "-n", "airflow", f"--as={USER}").stdout == listed
     rows = {" ".join(line.split()) for line in listed.splitlines()}
     assert "persistentvolumeclaims [] [] [get list watch create delete]" in rows, listed
     assert "volumesnapshots.snapshot.storage.k8s.io [] [] [get list watch create delete]" in rows, listed

@@ -48,8 +48,35 @@ def authenticate(backend: KubernetesBackend, authorization: str | None) -> User 
 
 
 def user_of(request: web.Request, backend: KubernetesBackend) -> User | None:
-    """Return the user of ``request`` (None: unauthenticated, or anonymous on a public path)."""
-    return authenticate(backend, request.headers.get("Authorization"))
+    """Return the user of ``request`` (None: unauthenticated, or anonymous on a public path).
+
+    ``Impersonate-User`` (``kubectl --as``) and ``Impersonate-Group`` make it another user, if RBAC
+    lets the caller ``impersonate`` them.
+    """
+    user = authenticate(backend, request.headers.get("Authorization"))
+    wanted = request.headers.get("Impersonate-User")
+    if user is None or wanted is None:
+        return user
+    return impersonate(backend, user, wanted, tuple(request.headers.getall("Impersonate-Group", ())))
+
+
+def impersonate(backend: KubernetesBackend, user: User, wanted: str, groups: tuple[str, ...]) -> User:
+    """Act as ``wanted`` (in ``groups``) as the apiserver's impersonation filter does, or answer 403."""
+    target = User(wanted, groups)
+    ref = target.service_account_ref
+    if ref is not None:
+        checks = [rbac.Attributes("impersonate", True, "", "v1", ref[0], "serviceaccounts", "", ref[1])]
+        target = User(wanted, (*User.service_account(*ref).groups[:2], *groups))
+    else:
+        checks = [rbac.Attributes("impersonate", True, "", "v1", "", "users", "", wanted)]
+    checks += [rbac.Attributes("impersonate", True, "", "v1", "", "groups", "", group) for group in groups]
+    for attributes in checks:
+        decision = rbac.authorize(store_of(backend), user, attributes)
+        if not decision.allowed:
+            raise rbac.forbidden(user, attributes, decision.reason)
+    if rbac.AUTHENTICATED not in target.groups:
+        target = User(target.name, (*target.groups, rbac.AUTHENTICATED))
+    return target
 
 
 def store_of(backend: KubernetesBackend) -> rbac.Store:

@@ -468,3 +468,28 @@ async def test_discovery_serves_the_rbac_and_review_resources(http: aiohttp.Clie
     _, core = await answer(await http.get("/api/v1", headers=bearer(ADMIN_TOKEN)))
     token_entry = next(r for r in core["resources"] if r["name"] == "serviceaccounts/token")
     assert (token_entry["kind"], token_entry["verbs"]) == ("TokenRequest", ["create"])
+
+
+async def test_impersonation_needs_the_impersonate_verb(http: aiohttp.ClientSession) -> None:
+    # The admin may act as the service account (kubectl --as), and is then refused what it is.
+    as_runner = bearer(ADMIN_TOKEN) | {"Impersonate-User": SA}
+    await runner_token(http)  # creates the account
+    assert (await http.get(f"{NS}/persistentvolumeclaims", headers=as_runner)).status == 200
+    status, body = await answer(await http.post(f"{NS}/persistentvolumeclaims", json={}, headers=as_runner))
+    assert (status, body["message"]) == (
+        403,
+        f'persistentvolumeclaims is forbidden: User "{SA}" cannot create resource "persistentvolumeclaims" '
+        'in API group "" in the namespace "team"',
+    )
+    # The events binding names the group system:serviceaccounts:team, which impersonation keeps.
+    assert (await http.get(f"{NS}/events", headers=as_runner)).status == 200
+    # A service account may not impersonate anyone without a rule for it.
+    token = await runner_token(http)
+    status, body = await answer(
+        await http.get(f"{NS}/persistentvolumeclaims", headers=bearer(token) | {"Impersonate-User": "alice"})
+    )
+    assert (status, body["message"]) == (
+        403,
+        f'users "alice" is forbidden: User "{SA}" cannot impersonate resource "users" in API group "" '
+        "at the cluster scope",
+    )
