@@ -31,6 +31,7 @@ def test_the_first_run_copies_and_the_next_syncs_with_the_copys_index(
     xcp_simulator: SimulatedXcpHost,
     xcp_connection: str,
     airflow_connection: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
     no_index_yet: str,
 ) -> None:
     source = xcp_simulator.export("nfs1", "/projects/p1")
@@ -51,9 +52,11 @@ def test_the_first_run_copies_and_the_next_syncs_with_the_copys_index(
 
     (source / "README").write_text("p1, second edition")
     (source / "NEW").write_text("new")
-    # The second run reaches the host through another connection, named by the param.
+    # The second run reaches the host through another connection, named by the param: ssh_default
+    # is gone.
     fields = xcp_simulator.connection()
     airflow_connection("xcp_host", fields.pop("conn_type"), **fields)
+    monkeypatch.delenv(f"AIRFLOW_CONN_{xcp_connection.upper()}")
     second = run_dag(polling_every_second(replicate_data_xcp()), run_conf={**conf, "ssh_conn_id": "xcp_host"})
 
     assert second.state == "success", second.log_text
@@ -61,5 +64,4 @@ def test_the_first_run_copies_and_the_next_syncs_with_the_copys_index(
     assert sync["argv"] == ["sync", "-id", copy["index_name"]]
     assert (sync["counters"]["modification"], sync["counters"]["new_item"]) == (1, 1)
     assert tree(target) == tree(source)
-    assert '"ssh_conn_id": "xcp_host"' in second.trigger_kwargs["replicate"]
     assert Variable.get(no_index_yet) == copy["index_name"]
