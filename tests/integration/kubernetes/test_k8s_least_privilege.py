@@ -26,9 +26,11 @@ from netapp_dataops_airflow.example_dags.ai_training_run import ai_training_run
 from netapp_dataops_airflow.example_dags.clone_volume import clone_volume
 from netapp_dataops_airflow.operators.kubernetes import CloneVolumeOperator, VolumeSnapshotOperator
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim, kinds
+from netapp_dataops_airflow.simulators.kubernetes.kubeconfig import write_kubeconfig
 from netapp_dataops_airflow.testing import DagRunResult, run_dag
 from tests.helpers.connections import kubernetes_fields
-from tests.helpers.kubernetes import cluster_config, kubeconfig_of
+from tests.helpers.example_dags import polling_every_second
+from tests.helpers.kubernetes import cluster_config
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(180)]
 
@@ -97,7 +99,10 @@ def as_worker(
     def setup(docs: list[JSON]) -> None:
         apply(cluster, docs, tmp_path)
         token = cluster.service_account_token(NAMESPACE, WORKER)
-        kubeconfig = kubeconfig_of(cluster, tmp_path / "worker-kubeconfig", token=token)
+        # A kubeconfig file, which the pod operator's hook reads as well as this library's.
+        kubeconfig = write_kubeconfig(
+            tmp_path / "worker-kubeconfig", cluster.url, token=token, ca_pem=cluster.ca_pem
+        )
         airflow_connection("kubernetes_default", **kubernetes_fields(kubeconfig))
 
     return setup
@@ -302,22 +307,41 @@ def test_the_clone_volume_example_without_the_claims_rule_names_it(
     ) in result.log_text
 
 
-def test_the_ai_training_run_snapshots_run_with_the_manifest(
-    cluster: KubernetesSimulator, as_worker: Callable[[list[JSON]], None]
-) -> None:
-    # Its pod steps need pods that run; the simulator serves pods but does not run them yet, so the
-    # snapshot tasks run alone here (the pods' rules are checked request by request above).
+@pytest.fixture
+def training_cluster(cluster: KubernetesSimulator) -> KubernetesSimulator:
+    """The example's two PVCs in ``airflow``; pods that run for a moment."""
     cluster.backend.seed(*bound_claim("models", NAMESPACE))
+    cluster.backend.pods.defaults.update(duration_seconds=0.3)
+    return cluster
+
+
+TRAINING_CONF = {"namespace": NAMESPACE, "dataset_pvc": "data", "model_pvc": "models"}
+TRAINING_TASKS = ("data_prep", "dataset_snapshot", "train", "model_snapshot", "validate")
+
+
+def test_the_ai_training_run_example_runs_with_the_manifest(
+    training_cluster: KubernetesSimulator, as_worker: Callable[[list[JSON]], None]
+) -> None:
+    # Deferrable pods and snapshots alike, every request as the worker's service account.
     as_worker(manifests())
-    snapshots = ai_training_run().partial_subset(
-        task_ids=["dataset_snapshot", "model_snapshot"], include_upstream=False, include_downstream=False
-    )
-    result = run_dag(
-        snapshots, run_conf={"namespace": NAMESPACE, "dataset_pvc": "data", "model_pvc": "models"}
-    )
-    assert result.task_states == {"dataset_snapshot": "success", "model_snapshot": "success"}, result.log_text
+    result = run_dag(polling_every_second(ai_training_run()), run_conf=TRAINING_CONF)
+    assert result.task_states == dict.fromkeys(TRAINING_TASKS, "success"), result.log_text
     assert result.xcom("model_snapshot")["ready_to_use"] is True
+    assert "No training command entered" in result.log_text  # pods/log: the pod's log in the task's
     assert "403" not in result.log_text
+
+
+def test_the_ai_training_run_example_without_the_pods_rule_stops_at_its_first_pod(
+    training_cluster: KubernetesSimulator, as_worker: Callable[[list[JSON]], None]
+) -> None:
+    index = next(i for kind, i, rule in rule_ids() if rule["resources"] == ["pods"])
+    as_worker(without_rule("Role", index))
+    result = run_dag(polling_every_second(ai_training_run()), run_conf=TRAINING_CONF)
+    assert result.task_states["data_prep"] == "failed"
+    # The pod operator (not this library) shows the API server's Status: its first request, a list.
+    refused = f'pods is forbidden: User "{USER}" cannot list resource "pods" in API group "" '
+    refused += f'in the namespace "{NAMESPACE}"'
+    assert f'"message":{json.dumps(refused)}' in result.log_text
 
 
 def without_verb(role_kind: str, resource: str, verb: str) -> list[JSON]:
