@@ -30,6 +30,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from netapp_dataops_airflow.clients._http import CONNECTION_ERRORS, TransientFailures
 from netapp_dataops_airflow.clients._retry import RetryPolicy
 from netapp_dataops_airflow.clients._shared import Lease, registry
+from netapp_dataops_airflow.clients.kubernetes_rbac import RBAC_MANIFEST, forbidden_permission
 from netapp_dataops_airflow.exceptions import ApiError, InvalidInputError
 
 JSON = dict[str, Any]
@@ -174,10 +175,16 @@ def _status_of(exc: ApiException) -> tuple[str, str | None]:
 
 def _api_error(exc: ApiException, what: str) -> ApiError:
     message, reason = _status_of(exc)
-    hint = {
-        401: " (the credentials in the connection were rejected)",
-        403: " (grant the Airflow service account this permission: see k8s/rbac.yaml)",
-    }.get(exc.status or 0, "")
+    if exc.status == 403:
+        denied = forbidden_permission(message)
+        if denied is not None:
+            return ApiError(f"{what} failed: {denied.explain()}", status=403, reason=reason)
+        return ApiError(
+            f"{what} failed: {message} (the connection's identity lacks a permission; see {RBAC_MANIFEST})",
+            status=403,
+            reason=reason,
+        )
+    hint = " (the credentials in the connection were rejected)" if exc.status == 401 else ""
     return ApiError(f"{what} failed: {message}{hint}", status=exc.status, reason=reason)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import discovery, errors, kinds, openapi, patching, tables
+from . import access, discovery, errors, kinds, openapi, patching, tables
 from .control import CONTROL_PREFIX, add_control_routes
 from .controllers import ControllerLoop
 from .errors import ApiError
@@ -41,7 +41,13 @@ def make_app(backend: KubernetesBackend, *, token: str | None = None) -> web.App
     if token is not None:
         backend.tokens.start_with(token)
     app = web.Application(
-        middlewares=[_count_requests, _status_errors, _faults, _authenticate],
+        middlewares=[
+            _count_requests,
+            _status_errors,
+            _faults,
+            _authenticate,
+            access.make_authorizer(backend, lambda path: path.startswith(CONTROL_PREFIX)),
+        ],
         client_max_size=16 * 1024 * 1024,
     )
     app[BACKEND_KEY] = backend
@@ -54,6 +60,7 @@ def make_app(backend: KubernetesBackend, *, token: str | None = None) -> web.App
     app.router.add_get("/openapi/v3", _openapi_index)
     app.router.add_get("/openapi/v2", _openapi_v2)
     add_control_routes(app.router, backend)
+    access.add_access_routes(app.router, backend)
     add_log_route(app.router, backend)
     add_exec_route(app.router, backend)
     app.router.add_route("*", "/{tail:.*}", _resource)
@@ -179,7 +186,9 @@ async def _authenticate(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     header = request.headers.get("Authorization")
     # A request without credentials is anonymous: only the public info paths are open to it.
-    if request.app[BACKEND_KEY].tokens.allows(header) or (header is None and request.path in PUBLIC_PATHS):
+    if access.user_of(request, request.app[BACKEND_KEY]) is not None or (
+        header is None and request.path in PUBLIC_PATHS
+    ):
         return await handler(request)
     raise errors.unauthorized()
 

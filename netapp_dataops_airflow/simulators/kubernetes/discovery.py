@@ -55,6 +55,29 @@ def group_list() -> JSON:
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
+# Resources served without being stored: TokenRequest and the access reviews (create only).
+_UNSTORED: dict[str, list[JSON]] = {
+    "": [
+        {
+            "name": "serviceaccounts/token",
+            "singularName": "",
+            "namespaced": True,
+            "group": "authentication.k8s.io",
+            "version": "v1",
+            "kind": "TokenRequest",
+            "verbs": ["create"],
+        }
+    ],
+    kinds.AUTHORIZATION: [
+        {"name": plural, "singularName": "", "namespaced": False, "kind": kind, "verbs": ["create"]}
+        for plural, kind in (
+            ("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+            ("selfsubjectrulesreviews", "SelfSubjectRulesReview"),
+        )
+    ],
+}
+
+
 def resource_list(group: str) -> JSON:
     """``GET /api/v1`` or ``GET /apis/{group}/v1``."""
     resources = []
@@ -79,6 +102,7 @@ def resource_list(group: str) -> JSON:
                     "verbs": list(kinds.STATUS_VERBS),
                 }
             )
+    resources += _UNSTORED.get(group, [])
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",

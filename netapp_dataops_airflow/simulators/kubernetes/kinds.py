@@ -7,6 +7,8 @@ from dataclasses import dataclass
 CORE = ""
 STORAGE = "storage.k8s.io"
 SNAPSHOT = "snapshot.storage.k8s.io"
+RBAC = "rbac.authorization.k8s.io"
+AUTHORIZATION = "authorization.k8s.io"
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 STATUS_VERBS = ("get", "patch", "update")
@@ -128,6 +130,14 @@ SNAPSHOT_CLASSES = Kind(
     custom=True,
 )
 
+SERVICE_ACCOUNTS = Kind(
+    CORE, "serviceaccounts", "serviceaccount", "ServiceAccount", True, short_names=("sa",)
+)
+ROLES = Kind(RBAC, "roles", "role", "Role", True)
+CLUSTER_ROLES = Kind(RBAC, "clusterroles", "clusterrole", "ClusterRole", False)
+ROLE_BINDINGS = Kind(RBAC, "rolebindings", "rolebinding", "RoleBinding", True)
+CLUSTER_ROLE_BINDINGS = Kind(RBAC, "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", False)
+
 KINDS: tuple[Kind, ...] = (
     NAMESPACES,
     PVCS,
@@ -138,8 +148,14 @@ KINDS: tuple[Kind, ...] = (
     SNAPSHOTS,
     CONTENTS,
     SNAPSHOT_CLASSES,
+    SERVICE_ACCOUNTS,
+    ROLES,
+    CLUSTER_ROLES,
+    ROLE_BINDINGS,
+    CLUSTER_ROLE_BINDINGS,
 )
-GROUPS: tuple[str, ...] = (STORAGE, SNAPSHOT)
+# authorization.k8s.io serves only the access reviews (not stored; see reviews.py).
+GROUPS: tuple[str, ...] = (STORAGE, SNAPSHOT, RBAC, AUTHORIZATION)
 
 _BY_PLURAL = {(k.group, k.version, k.plural): k for k in KINDS}
 _BY_KIND = {(k.api_version, k.kind): k for k in KINDS}

@@ -31,6 +31,71 @@ def storage_class(name: str, *, binding_mode: str = "Immediate", default: bool =
     }
 
 
+_RBAC_V1 = "rbac.authorization.k8s.io/v1"
+_DISCOVERY_URLS = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*"]
+_PUBLIC_URLS = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
+# The part of kube-apiserver's bootstrap policy every authenticated user relies on, and the admin.
+_BOOTSTRAP_ROLES: tuple[tuple[str, list[JSON], list[str]], ...] = (
+    (
+        "cluster-admin",
+        [
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+            {"nonResourceURLs": ["*"], "verbs": ["*"]},
+        ],
+        ["system:masters"],
+    ),
+    (
+        "system:discovery",
+        [{"nonResourceURLs": sorted({*_DISCOVERY_URLS, *_PUBLIC_URLS}), "verbs": ["get"]}],
+        ["system:authenticated"],
+    ),
+    (
+        "system:basic-user",
+        [
+            {
+                "apiGroups": ["authorization.k8s.io"],
+                "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                "verbs": ["create"],
+            },
+            {
+                "apiGroups": ["authentication.k8s.io"],
+                "resources": ["selfsubjectreviews"],
+                "verbs": ["create"],
+            },
+        ],
+        ["system:authenticated"],
+    ),
+    (
+        "system:public-info-viewer",
+        [{"nonResourceURLs": _PUBLIC_URLS, "verbs": ["get"]}],
+        ["system:authenticated", "system:unauthenticated"],
+    ),
+)
+
+
+def bootstrap_rbac() -> list[JSON]:
+    """Return the ClusterRoles and ClusterRoleBindings a fresh cluster has for admins and every user."""
+    objects: list[JSON] = []
+    for name, rules, groups in _BOOTSTRAP_ROLES:
+        labels = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+        annotations = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
+        meta = {"name": name, "labels": labels, "annotations": annotations}
+        objects.append({"apiVersion": _RBAC_V1, "kind": "ClusterRole", "metadata": meta, "rules": rules})
+        objects.append(
+            {
+                "apiVersion": _RBAC_V1,
+                "kind": "ClusterRoleBinding",
+                "metadata": meta,
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                "subjects": [
+                    {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}
+                    for group in groups
+                ],
+            }
+        )
+    return objects
+
+
 def default_objects() -> list[JSON]:
     """Return what a fresh simulated cluster holds."""
     namespaces = [
@@ -54,6 +119,7 @@ def default_objects() -> list[JSON]:
             "driver": TRIDENT,
             "deletionPolicy": "Delete",
         },
+        *bootstrap_rbac(),
     ]
 
 

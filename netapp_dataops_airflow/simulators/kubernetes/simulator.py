@@ -10,6 +10,7 @@ from aiohttp import web
 from netapp_dataops_airflow.simulators._server import LoopbackSimulator
 from netapp_dataops_airflow.simulators._tls import make_certificates
 
+from .access import service_account_token
 from .app import make_app
 from .kubeconfig import write_kubeconfig
 from .models import KubernetesBackend
@@ -54,6 +55,10 @@ class KubernetesSimulator(LoopbackSimulator):
         return write_kubeconfig(
             Path(path), self.url, token=self.token, ca_pem=self.ca_pem, inline_ca=inline_ca
         )
+
+    def service_account_token(self, namespace: str, name: str) -> str:
+        """Mint a token for ServiceAccount ``namespace/name`` (created if missing): RBAC decides."""
+        return service_account_token(self.backend, namespace, name)
 
     def make_app(self) -> web.Application:
         """Build the API server application for :attr:`backend`."""

@@ -86,6 +86,10 @@ def _annotation_class(obj: JSON) -> str:
 
 
 # (name, type, cell, priority) per kind; Name and Age come first and last unless a kind places them.
+def _role_ref(obj: JSON) -> str:
+    return f"{dig(obj, 'roleRef', 'kind')}/{dig(obj, 'roleRef', 'name')}"
+
+
 _COLUMNS: dict[Kind, list[tuple[str, str, Cell, int]]] = {
     kinds.PVCS: [
         ("Status", "string", _text("status", "phase"), 0),
@@ -168,6 +172,15 @@ _COLUMNS: dict[Kind, list[tuple[str, str, Cell, int]]] = {
         ("Age", "string", age, 0),
         ("IP", "string", lambda o: dig(o, "status", "podIP") or "<none>", 1),
         ("Node", "string", lambda o: dig(o, "spec", "nodeName") or "<none>", 1),
+    ],
+    # kubectl get role(binding)s, serviceaccounts: the apiserver's own columns.
+    kinds.ROLES: [("Created At", "date", _text("metadata", "creationTimestamp"), 0)],
+    kinds.CLUSTER_ROLES: [("Created At", "date", _text("metadata", "creationTimestamp"), 0)],
+    kinds.ROLE_BINDINGS: [("Role", "string", _role_ref, 0), ("Age", "string", age, 0)],
+    kinds.CLUSTER_ROLE_BINDINGS: [("Role", "string", _role_ref, 0), ("Age", "string", age, 0)],
+    kinds.SERVICE_ACCOUNTS: [
+        ("Secrets", "string", lambda o: str(len(o.get("secrets") or [])), 0),
+        ("Age", "string", age, 0),
     ],
     kinds.EVENTS: [
         (

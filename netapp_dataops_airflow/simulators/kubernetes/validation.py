@@ -9,6 +9,12 @@ from . import kinds
 from .errors import Cause, invalid
 from .kinds import Kind
 from .quantities import parse_quantity
+from .rbac_validation import (
+    cluster_role_binding_causes,
+    cluster_role_causes,
+    role_binding_causes,
+    role_causes,
+)
 
 JSON = dict[str, Any]
 
@@ -318,6 +324,10 @@ _RULES = {
     kinds.CONTENTS: _content_causes,
     kinds.SNAPSHOT_CLASSES: _snapshot_class_causes,
     kinds.STORAGE_CLASSES: _storage_class_causes,
+    kinds.ROLES: role_causes,
+    kinds.CLUSTER_ROLES: cluster_role_causes,
+    kinds.ROLE_BINDINGS: role_binding_causes,
+    kinds.CLUSTER_ROLE_BINDINGS: cluster_role_binding_causes,
 }
 
 

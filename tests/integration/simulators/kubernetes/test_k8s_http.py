@@ -47,7 +47,12 @@ async def test_discovery_and_openapi(http: aiohttp.ClientSession) -> None:
     assert 27 <= int(version["minor"]) <= 33
     assert (await body_of(await http.get("/api")))["versions"] == ["v1"]
     groups = {g["name"] for g in (await body_of(await http.get("/apis")))["groups"]}
-    assert groups == {"storage.k8s.io", "snapshot.storage.k8s.io"}
+    assert groups == {
+        "storage.k8s.io",
+        "snapshot.storage.k8s.io",
+        "rbac.authorization.k8s.io",
+        "authorization.k8s.io",
+    }
     group = await body_of(await http.get("/apis/snapshot.storage.k8s.io"))
     assert group["preferredVersion"]["groupVersion"] == "snapshot.storage.k8s.io/v1"
     resources = await body_of(await http.get("/apis/snapshot.storage.k8s.io/v1"))
