@@ -9,6 +9,9 @@
     nox -s fidelity     real third-party clients (kubectl, kubernetes, kubernetes_asyncio,
                         netapp-ontap, netapp-dataops-k8s, netapp-dataops-traditional)
                         against the simulators
+    nox -s e2e          a real Airflow deployment as processes (PostgreSQL, Redis, CeleryExecutor
+                        with one worker slot, two triggerers, the simulators): every example DAG,
+                        user actions and kills through the REST API; ``-- --kills N`` (default 10)
     nox -s bench        benchmarks (1,000 concurrent waits in one loop): docs/benchmarks.md;
                         ``-- --quick`` for a smoke run under a minute that leaves the docs alone
 
@@ -124,6 +127,18 @@ def fidelity(session: nox.Session) -> None:
     )
     env = {**airflow_env(session), "NETAPP_TOOLKIT_PYTHON": str(toolkit_python)}
     session.run("pytest", *(session.posargs or ["tests/fidelity"]), env=env)
+
+
+@nox.session(python=PYTHON, default=False)
+def e2e(session: nox.Session) -> None:
+    """End to end: the library on a real Airflow deployment started by the tests (tests/e2e/).
+
+    PostgreSQL and Redis run from the machine's binaries (``.ci/run`` installs them); every Airflow
+    component is a process of its own. Logs of every process are kept when a test fails.
+    """
+    install_project(session, "e2e")
+    args = session.posargs or ["tests/e2e"]
+    session.run("pytest", "-p", "no:cacheprovider", *args, env=airflow_env(session))
 
 
 @nox.session(python=PYTHON, default=False)
