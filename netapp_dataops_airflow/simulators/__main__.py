@@ -15,6 +15,7 @@ from collections.abc import Sequence
 # Name on the command line -> module holding add_arguments() and serve(). Imported only when the
 # command line runs, so importing the package stays cheap.
 SIMULATORS = {
+    "all": "netapp_dataops_airflow.simulators.suite.cli",
     "cloud_sync": "netapp_dataops_airflow.simulators.cloud_sync.cli",
     "kubernetes": "netapp_dataops_airflow.simulators.kubernetes.cli",
     "ontap": "netapp_dataops_airflow.simulators.ontap.cli",

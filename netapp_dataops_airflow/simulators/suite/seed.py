@@ -1,0 +1,73 @@
+"""The demo's seed data: what each simulator holds before the example DAGs run.
+
+The names here are the example DAGs' defaults, so the DAGs run against ``serve all`` unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from netapp_dataops_airflow.simulators.cloud_sync.models import CloudSyncBackend
+from netapp_dataops_airflow.simulators.kubernetes.models import KubernetesBackend
+from netapp_dataops_airflow.simulators.kubernetes.seed import bound_claim
+from netapp_dataops_airflow.simulators.ontap.models import OntapBackend
+from netapp_dataops_airflow.simulators.xcp.host import SimulatedXcpHost
+
+NAMESPACE = "default"
+DATASET_PVC = "dataset"
+DATASET_SIZE = "10Gi"
+
+SNAPMIRROR_SOURCE = "svm_prod:dataset"
+SNAPMIRROR_DESTINATION = "svm_dr:dataset_dst"
+
+CLOUD_SYNC_ACCOUNT = "account-Demo0001"
+CLOUD_SYNC_RELATIONSHIP = "5f3c9d2a7b1e4c0d8a6f2e91"
+
+XCP_SERVER = "nfs-server"
+XCP_SOURCE_EXPORT = "/datasets"
+XCP_TARGET_EXPORT = "/datasets_copy"
+XCP_FILES = 40
+XCP_FILE_BYTES = 64 * 1024
+
+
+def seed_kubernetes(backend: KubernetesBackend, *, step_seconds: float) -> None:
+    """A bound dataset PVC on Trident's default class; the default snapshot class is built in.
+
+    :param step_seconds: how long each simulated controller step takes (snapshot ready, clone bound).
+    """
+    backend.timing.set_all(step_seconds)
+    backend.seed(*bound_claim(DATASET_PVC, NAMESPACE, size=DATASET_SIZE, labels={"app": "training"}))
+
+
+def seed_ontap(backend: OntapBackend, *, transfer_seconds: float) -> None:
+    """One healthy asynchronous SnapMirror relationship whose transfers take ``transfer_seconds``."""
+    backend.set_transfer_settings(duration=transfer_seconds)
+    backend.add_relationship(SNAPMIRROR_SOURCE, SNAPMIRROR_DESTINATION)
+
+
+def seed_cloud_sync(backend: CloudSyncBackend, *, sync_seconds: float) -> None:
+    """One account and an NFS-to-S3 relationship whose syncs run for ``sync_seconds``."""
+    backend.set_sync_settings(duration=sync_seconds)
+    backend.add_account(CLOUD_SYNC_ACCOUNT, "Demo")
+    backend.add_relationship(
+        {"protocol": "nfs", "host": XCP_SERVER, "export": XCP_SOURCE_EXPORT, "path": ""},
+        {"protocol": "s3", "bucket": "datasets-archive", "prefix": "nightly"},
+        account_id=CLOUD_SYNC_ACCOUNT,
+        id=CLOUD_SYNC_RELATIONSHIP,
+    )
+
+
+def seed_xcp(host: SimulatedXcpHost, *, copy_seconds: float) -> Path:
+    """A source tree on ``nfs-server:/datasets`` and an empty target export; return the source.
+
+    The copy speed is set so copying the tree takes about ``copy_seconds``.
+    """
+    source = host.export(XCP_SERVER, XCP_SOURCE_EXPORT)
+    host.export(XCP_SERVER, XCP_TARGET_EXPORT)
+    for number in range(XCP_FILES):
+        shard = source / f"shard-{number % 4}"
+        shard.mkdir(exist_ok=True)
+        (shard / f"part-{number:04d}.bin").write_bytes(bytes([number % 256]) * XCP_FILE_BYTES)
+    total = XCP_FILES * XCP_FILE_BYTES
+    host.configure(bytes_per_second=max(1, int(total / copy_seconds)) if copy_seconds > 0 else 0)
+    return source
