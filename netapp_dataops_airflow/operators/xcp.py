@@ -110,6 +110,7 @@ class XcpOperator(NetAppOperator):
         "parallel",
         "exclude",
         "extra_args",
+        "ssh_conn_id",
     )
 
     def __init__(
