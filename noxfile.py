@@ -12,6 +12,9 @@
     nox -s e2e          a real Airflow deployment as processes (PostgreSQL, Redis, CeleryExecutor
                         with one worker slot, two triggerers, the simulators): every example DAG,
                         user actions and kills through the REST API; ``-- --kills N`` (default 10)
+    nox -s demo         the example DAGs on a real local Airflow (scheduler, DAG processor, triggerer,
+                        API server) against the simulators; ``-- --keep`` leaves it running
+    nox -s demo_test    the demo's end-to-end test (several minutes: not in ``tests``)
     nox -s bench        benchmarks (1,000 concurrent waits in one loop): docs/benchmarks.md;
                         ``-- --quick`` for a smoke run under a minute that leaves the docs alone
 
@@ -127,6 +130,22 @@ def fidelity(session: nox.Session) -> None:
     )
     env = {**airflow_env(session), "NETAPP_TOOLKIT_PYTHON": str(toolkit_python)}
     session.run("pytest", *(session.posargs or ["tests/fidelity"]), env=env)
+
+
+@nox.session(python=tests_python(), default=False)
+def demo(session: nox.Session) -> None:
+    """Start the simulators and a local Airflow, run the five example DAGs, print what each task did."""
+    install_project(session)  # the cncf provider (the pods of ai_training_run) is a dependency
+    # Ctrl-C reaches the demo too; give it time to stop Airflow and the simulators before nox
+    # would TERM and then KILL it (after 0.3 s by default) and orphan their process groups.
+    session.run("python", "-m", "netapp_dataops_airflow.demo", *session.posargs, interrupt_timeout=60)
+
+
+@nox.session(python=tests_python(), default=False)
+def demo_test(session: nox.Session) -> None:
+    """The demo end to end (a few minutes on a small machine), and its Ctrl-C leaving nothing behind."""
+    install_project(session, "test")
+    session.run("pytest", "-m", "demo", "tests/demo", *session.posargs, env=airflow_env(session))
 
 
 @nox.session(python=PYTHON, default=False)

@@ -30,6 +30,8 @@ EXAMPLE_DAG_IDS = (
     "replicate_data_snapmirror",
     "replicate_data_xcp",
 )
+# What each DAG is triggered with: the parameters the simulators' seed data does not cover.
+EXAMPLE_CONF: dict[str, dict[str, Any]] = {"clone_volume": {"clone_from": "pvc"}}
 SAMPLE_INTERVAL = 0.5
 """Seconds between two reads of every task instance's state: the resolution of the table's times."""
 
@@ -51,19 +53,29 @@ def say(text: str) -> None:
 
 
 class Stopped(Exception):
-    """SIGTERM arrived: stop as for Ctrl-C."""
+    """Ctrl-C (SIGINT) or SIGTERM arrived: stop everything."""
 
 
 @contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise Stopped
+def _stop_on_signals() -> Iterator[None]:
+    """Turn the first SIGINT or SIGTERM into :class:`Stopped`; ignore later ones.
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    The terminal's Ctrl-C reaches the demo and whoever started it (nox forwards one more SIGINT):
+    a second signal must not cut short the clean-up the first one started.
+    """
+    seen: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if not seen:
+            seen.append(signum)
+            raise Stopped
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def start_simulators(workdir: Path, marker: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
@@ -115,7 +127,7 @@ def run_dags(api: AirflowApi, dag_ids: Sequence[str], *, timeout: float) -> Time
     runs = {}
     for dag_id in dag_ids:
         api.unpause(dag_id)
-        runs[dag_id] = api.trigger(dag_id)
+        runs[dag_id] = api.trigger(dag_id, EXAMPLE_CONF.get(dag_id))
     say(f"Triggered {len(runs)} DAGs through the REST API: {', '.join(dag_ids)}")
     timeline = Timeline()
     started = time.monotonic()
@@ -124,7 +136,8 @@ def run_dags(api: AirflowApi, dag_ids: Sequence[str], *, timeout: float) -> Time
     while pending or not timeline.finished():
         now = time.monotonic()
         for key, state in timeline.observe(api.task_instances(), now):
-            say(progress_line(now - started, key, state))
+            if state != "none":  # a run's tasks exist, stateless, from its start: no news
+                say(progress_line(now - started, key, state))
         if now - last_run_check > 2.0:
             last_run_check = now
             for dag_id, run_id in list(pending.items()):
@@ -143,7 +156,7 @@ def main(options: DemoOptions) -> int:
     simulators: subprocess.Popen[bytes] | None = None
     airflow: LocalAirflow | None = None
     began = time.monotonic()
-    with _sigterm_stops():
+    with _stop_on_signals():
         try:
             say("Starting the simulators (Kubernetes + Trident, ONTAP, Cloud Sync, an XCP host)...")
             simulators, connections = start_simulators(workdir, marker)
@@ -173,11 +186,12 @@ def main(options: DemoOptions) -> int:
                 while True:
                     signal.pause()
             return 1 if failed else 0
-        except (KeyboardInterrupt, Stopped):
+        except Stopped:
             say("\nInterrupted.")
             return 130
         finally:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+            for signum in (signal.SIGINT, signal.SIGTERM):  # nothing interrupts the clean-up
+                signal.signal(signum, signal.SIG_IGN)
             say("Stopping Airflow and the simulators...")
             if airflow is not None:
                 airflow.stop()

@@ -11,9 +11,12 @@ from . import discovery, errors, kinds, openapi, patching, tables
 from .control import CONTROL_PREFIX, add_control_routes
 from .controllers import ControllerLoop
 from .errors import ApiError
+from .kubelet import reconcile_pods
 from .meta import JSON
 from .models import KubernetesBackend
+from .pod_logs import add_log_route
 from .provisioner import reconcile_claims, reconcile_volumes
+from .scheduler import reconcile_scheduling
 from .selectors import parse_field_selector, parse_label_selector
 from .snapshotter import reconcile_contents, reconcile_snapshots
 from .watch import WatchStream
@@ -50,6 +53,7 @@ def make_app(backend: KubernetesBackend, *, token: str | None = None) -> web.App
     app.router.add_get("/openapi/v3", _openapi_index)
     app.router.add_get("/openapi/v2", _openapi_v2)
     add_control_routes(app.router, backend)
+    add_log_route(app.router, backend)
     app.router.add_route("*", "/{tail:.*}", _resource)
     app.on_startup.append(_start_controllers)
     app.on_cleanup.append(_stop_controllers)
@@ -89,7 +93,15 @@ async def _api_group(request: web.Request) -> web.Response:
 
 async def _start_controllers(app: web.Application) -> None:
     loop = ControllerLoop(
-        app[BACKEND_KEY], [reconcile_claims, reconcile_volumes, reconcile_snapshots, reconcile_contents]
+        app[BACKEND_KEY],
+        [
+            reconcile_claims,
+            reconcile_volumes,
+            reconcile_snapshots,
+            reconcile_contents,
+            reconcile_scheduling,
+            reconcile_pods,
+        ],
     )
     app[CONTROLLERS_KEY] = loop
     loop.start()
@@ -234,6 +246,8 @@ async def _dispatch(request: web.Request, target: Target) -> web.StreamResponse:
     if method == "DELETE" and target.subresource is None:
         raw = await request.read()
         options = patching.decode_json(raw) if raw.strip() else {}
+        if query.get("gracePeriodSeconds") and isinstance(options, dict):
+            options.setdefault("gracePeriodSeconds", int(query["gracePeriodSeconds"]))
         return json_response(
             backend.delete(
                 kind,

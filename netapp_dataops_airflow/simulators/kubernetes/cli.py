@@ -19,6 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="require this bearer token")
     parser.add_argument("--kubeconfig", type=Path, help="where to write the kubeconfig (default: a temp dir)")
     parser.add_argument("--delay", type=float, help="seconds each simulated controller step takes")
+    parser.add_argument(
+        "--pod-duration", type=float, help="seconds a pod's container runs (default 1; annotations win)"
+    )
+    parser.add_argument("--pod-exit-code", type=int, help="exit code of a pod's container (default 0)")
+    parser.add_argument(
+        "--pod-output", help="what a pod's container prints, \\n between lines (default: echo its args)"
+    )
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -26,6 +33,9 @@ async def serve(args: argparse.Namespace) -> None:
     simulator = KubernetesSimulator(host=args.host, port=args.port, tls=args.tls, token=args.token)
     if args.delay is not None:
         simulator.backend.timing.set_all(args.delay)
+    output = args.pod_output.replace("\\n", "\n") if args.pod_output is not None else None
+    pods = {"duration_seconds": args.pod_duration, "exit_code": args.pod_exit_code, "output": output}
+    simulator.backend.pods.defaults.update(**{k: v for k, v in pods.items() if v is not None})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

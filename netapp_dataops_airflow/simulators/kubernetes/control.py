@@ -58,6 +58,13 @@ def add_control_routes(router: web.UrlDispatcher, backend: KubernetesBackend) ->
             raise bad_request(str(exc)) from exc
         return json_response(vars(backend.timing))
 
+    async def pod_defaults(request: web.Request) -> web.Response:
+        try:
+            backend.pods.defaults.update(**(await body(request)))
+        except (TypeError, ValueError) as exc:
+            raise bad_request(str(exc)) from exc
+        return json_response(vars(backend.pods.defaults))
+
     async def add_fault(request: web.Request) -> web.Response:
         data = await body(request)
         try:
@@ -111,6 +118,7 @@ def add_control_routes(router: web.UrlDispatcher, backend: KubernetesBackend) ->
     router.add_get(CONTROL_PREFIX + "stats", stats)
     router.add_post(CONTROL_PREFIX + "seed", seed)
     router.add_post(CONTROL_PREFIX + "timing", timing)
+    router.add_post(CONTROL_PREFIX + "pods", pod_defaults)
     router.add_post(CONTROL_PREFIX + "faults", add_fault)
     router.add_delete(CONTROL_PREFIX + "faults", clear_faults)
     router.add_post(CONTROL_PREFIX + "watches/expire", expire_watches)

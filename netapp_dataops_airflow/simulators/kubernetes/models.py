@@ -35,12 +35,14 @@ from .errors import (
 from .faults import Faults
 from .kinds import Kind
 from .meta import JSON, deep, finalizers, generate_name, metadata, new_uid, now
+from .pod_deletion import deletion_timestamp, grace_seconds
 from .seed import default_objects
 from .selectors import FieldSelector, LabelSelector
 from .stats import ServerStats
 from .timing import Timing
 from .tokens import Tokens
 from .validation import validate
+from .workloads import PodRuntime
 
 DEFAULT_HISTORY = 1000
 Key = tuple[str, str]  # (namespace or "", name)
@@ -116,6 +118,16 @@ def _bump_generation(updated: JSON, current: JSON) -> None:
         metadata(updated)["generation"] = metadata(current).get("generation", 1) + 1
 
 
+def _removable(obj: JSON) -> bool:
+    # Marked for deletion, no finalizer left, and no grace period running (a pod still stopping stays).
+    meta = metadata(obj)
+    return (
+        bool(meta.get("deletionTimestamp"))
+        and not finalizers(obj)
+        and not meta.get("deletionGracePeriodSeconds")
+    )
+
+
 class KubernetesBackend:
     """Everything a cluster stores, with the apiserver's verbs and rules.
 
@@ -134,6 +146,7 @@ class KubernetesBackend:
         self.timing = Timing()
         self.stats = ServerStats()
         self.tokens = Tokens()
+        self.pods = PodRuntime()
         self.reset()
 
     # -- control -------------------------------------------------------------------------------
@@ -152,6 +165,7 @@ class KubernetesBackend:
             self.faults.clear()
             self.tokens.reset()
             self.timing = Timing()
+            self.pods = PodRuntime()
             self.stats.clear()
             self.seed(*default_objects())
 
@@ -361,6 +375,9 @@ class KubernetesBackend:
             self._check_preconditions(kind, current, (options or {}).get("preconditions") or {})
             if dry_run:
                 return deep(current)
+            grace = grace_seconds(current, options or {}) if kind is kinds.PODS else None
+            if grace is not None:
+                return self._delete_gracefully(kind, current, grace)
             if finalizers(current):
                 if metadata(current).get("deletionTimestamp"):
                     return deep(current)
@@ -370,6 +387,15 @@ class KubernetesBackend:
             if kind is kinds.NAMESPACES:
                 self._delete_namespace_contents(name)
             return self._commit("DELETED", kind, deep(current), current)
+
+    def _delete_gracefully(self, kind: Kind, current: JSON, grace: int) -> JSON:
+        # The kubelet stops the pod and removes it; a shorter grace period may cut an earlier one short.
+        earlier = metadata(current).get("deletionGracePeriodSeconds")
+        if metadata(current).get("deletionTimestamp") and earlier is not None and earlier <= grace:
+            return deep(current)
+        marked = deep(current)
+        metadata(marked).update(deletionTimestamp=deletion_timestamp(grace), deletionGracePeriodSeconds=grace)
+        return self._commit("MODIFIED", kind, marked, current)
 
     def watch(
         self,
@@ -422,7 +448,7 @@ class KubernetesBackend:
             change(updated)
             if updated == current:
                 return deep(current)
-            if metadata(updated).get("deletionTimestamp") and not finalizers(updated):
+            if _removable(updated):
                 self._commit("DELETED", kind, updated, current)
                 return None
             _bump_generation(updated, current)
@@ -563,7 +589,7 @@ class KubernetesBackend:
         _bump_generation(updated, current)
         if dry_run or updated == current:
             return deep(updated)
-        if meta.get("deletionTimestamp") and not finalizers(updated):
+        if _removable(updated):
             return self._commit("DELETED", kind, updated, current)
         return self._commit("MODIFIED", kind, updated, current)
 

@@ -1,6 +1,8 @@
 """The demo's seed data: what each simulator holds before the example DAGs run.
 
-The names here are the example DAGs' defaults, so the DAGs run against ``serve all`` unchanged.
+The names are the example DAGs' parameter defaults, so the DAGs run against ``serve all`` as they
+are; only ``clone_volume`` is triggered with ``clone_from=pvc`` (its default source is a snapshot
+named ``snap1``, which a fresh cluster does not have).
 """
 
 from __future__ import annotations
@@ -14,29 +16,34 @@ from netapp_dataops_airflow.simulators.ontap.models import OntapBackend
 from netapp_dataops_airflow.simulators.xcp.host import SimulatedXcpHost
 
 NAMESPACE = "default"
-DATASET_PVC = "dataset"
-DATASET_SIZE = "10Gi"
+DATASET_PVC = "dataset-vol"
+MODEL_PVC = "airflow-model-vol"
+GOLD_PVC = "gold-datavol"
 
 SNAPMIRROR_SOURCE = "svm_prod:dataset"
 SNAPMIRROR_DESTINATION = "svm_dr:dataset_dst"
 
 CLOUD_SYNC_ACCOUNT = "account-Demo0001"
-CLOUD_SYNC_RELATIONSHIP = "5f3c9d2a7b1e4c0d8a6f2e91"
+CLOUD_SYNC_RELATIONSHIP = "5fe2a6c597a18907ade906a4"
 
-XCP_SERVER = "nfs-server"
-XCP_SOURCE_EXPORT = "/datasets"
-XCP_TARGET_EXPORT = "/datasets_copy"
+XCP_SERVER = "192.168.200.41"
+XCP_SOURCE_EXPORT = "/trident_pvc_957318e1_9b73_4e16_b857_dca7819dd263"
+XCP_TARGET_EXPORT = "/trident_pvc_9e7607c2_29c8_4dbf_9b08_551ba72d0273"
 XCP_FILES = 40
 XCP_FILE_BYTES = 64 * 1024
 
 
 def seed_kubernetes(backend: KubernetesBackend, *, step_seconds: float) -> None:
-    """A bound dataset PVC on Trident's default class; the default snapshot class is built in.
+    """Bound dataset, model and "gold" PVCs on Trident's default class (the snapshot class is built in).
 
     :param step_seconds: how long each simulated controller step takes (snapshot ready, clone bound).
     """
     backend.timing.set_all(step_seconds)
-    backend.seed(*bound_claim(DATASET_PVC, NAMESPACE, size=DATASET_SIZE, labels={"app": "training"}))
+    backend.seed(
+        *bound_claim(DATASET_PVC, NAMESPACE, size="10Gi", labels={"app": "training"}),
+        *bound_claim(MODEL_PVC, NAMESPACE, size="2Gi", labels={"app": "training"}),
+        *bound_claim(GOLD_PVC, NAMESPACE, size="5Gi"),
+    )
 
 
 def seed_ontap(backend: OntapBackend, *, transfer_seconds: float) -> None:
@@ -58,7 +65,7 @@ def seed_cloud_sync(backend: CloudSyncBackend, *, sync_seconds: float) -> None:
 
 
 def seed_xcp(host: SimulatedXcpHost, *, copy_seconds: float) -> Path:
-    """A source tree on ``nfs-server:/datasets`` and an empty target export; return the source.
+    """A source tree on the source export and an empty target export; return the source.
 
     The copy speed is set so copying the tree takes about ``copy_seconds``.
     """
