@@ -27,6 +27,12 @@ For XCP DAGs, ``xcp_simulator`` is a simulated XCP host behind an embedded SSH s
 For SnapMirror DAGs, ``ontap_simulator`` is a simulated ONTAP cluster and ``ontap_connection``
 defines ``ontap_default`` to it.
 
+For Cloud Sync DAGs, ``cloud_sync_simulator`` is a simulated Cloud Sync service (API and token
+endpoint, one account) and ``cloud_sync_connection`` defines ``cloud_sync_default`` to it.
+
+For snapshot and clone DAGs, ``kubernetes_simulator`` is a simulated cluster (CSI snapshots, Trident
+clones) and ``kubeconfig_path`` a kubeconfig file for it.
+
 ``run_dag`` must be called from a synchronous test: ``dag.test()`` runs each trigger with
 ``asyncio.run``, which cannot start inside a running event loop.
 
@@ -55,6 +61,8 @@ from netapp_dataops_airflow.testing.database import ensure_airflow_db  # noqa: E
 from netapp_dataops_airflow.testing.fixtures import (  # noqa: E402
     airflow_connection,
     airflow_db,
+    cloud_sync_connection,
+    cloud_sync_simulator,
     kubeconfig_path,
     kubernetes_simulator,
     ontap_connection,
@@ -72,6 +80,8 @@ __all__ = [
     "LogLine",
     "airflow_connection",
     "airflow_db",
+    "cloud_sync_connection",
+    "cloud_sync_simulator",
     "ensure_airflow_db",
     "kubeconfig_path",
     "kubernetes_simulator",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
 from netapp_dataops_airflow.simulators.xcp.host import SimulatedXcpHost
@@ -54,6 +55,41 @@ def ontap_connection(ontap_simulator: OntapSimulator, airflow_connection: Callab
         login=ontap_simulator.username,
         password=ontap_simulator.password,
         extra={"ca_certificate": ontap_simulator.ca_pem},
+    )
+
+
+@pytest.fixture
+def cloud_sync_simulator() -> Iterator[CloudSyncSimulator]:
+    """Yield a simulated Cloud Sync service with one account, served over HTTPS from a background thread.
+
+    One server answers the token endpoint and the API; it accepts ``cloud_sync_simulator.refresh_token``.
+    Seed and steer it through ``cloud_sync_simulator.backend``: ``add_relationship`` (NFS, SMB, S3, ...
+    endpoints), ``set_sync_settings`` (how long syncs take, how they end), ``advance`` (the service's
+    clock), ``revoke_refresh_token``, ``inject_fault``, ``requests_matching``.
+    """
+    with CloudSyncSimulator() as simulator:
+        simulator.backend.add_account(name="Simulated")
+        yield simulator
+
+
+@pytest.fixture
+def cloud_sync_connection(
+    cloud_sync_simulator: CloudSyncSimulator, airflow_connection: Callable[..., str]
+) -> str:
+    """Define ``cloud_sync_default``, a ``netapp_cloud_sync`` connection to :func:`cloud_sync_simulator`.
+
+    Returns its id. The password is the simulator's refresh token; the connection trusts the
+    simulator's CA (given as PEM text) and finds the account itself, as one to the real service would.
+    """
+    return airflow_connection(
+        "cloud_sync_default",
+        "netapp_cloud_sync",
+        password=cloud_sync_simulator.refresh_token,
+        extra={
+            "api_url": cloud_sync_simulator.api_url,
+            "token_url": cloud_sync_simulator.token_url,
+            "ca_certificate": cloud_sync_simulator.ca_pem,
+        },
     )
 
 

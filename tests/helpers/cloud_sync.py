@@ -8,19 +8,22 @@ from typing import Any
 from netapp_dataops_airflow.clients.cloud_sync import CloudSyncClient
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 
-# Long enough for Airflow's secrets masker, and distinctive enough to grep for.
-REFRESH_TOKEN = "cs-Refresh-T0ken-never-shown"
-CONN_ID = "cloud_sync_sim"
-ACCOUNT = "account-Sim00001"
+CONN_ID = "cloud_sync_default"
+"""The connection the plugin's ``cloud_sync_connection`` defines."""
 NFS = {"protocol": "nfs", "host": "10.0.0.5", "export": "/data", "path": "/in"}
 S3 = {"protocol": "s3", "bucket": "lake", "prefix": "raw/"}
 
 
+def account(simulator: CloudSyncSimulator) -> str:
+    """The id of the simulator's first account, the one the plugin's ``cloud_sync_simulator`` made."""
+    return next(iter(simulator.backend.accounts))
+
+
 def client(simulator: CloudSyncSimulator, **options: Any) -> CloudSyncClient:
-    """A client of ``simulator`` with the test refresh token, verifying with its CA."""
-    options.setdefault("account_id", ACCOUNT)
+    """A client of ``simulator`` with its refresh token, verifying with its CA."""
+    options.setdefault("account_id", account(simulator))
     return CloudSyncClient(
-        options.pop("refresh_token", REFRESH_TOKEN),
+        options.pop("refresh_token", simulator.refresh_token),
         api_url=simulator.api_url,
         token_url=simulator.token_url,
         ca_pem=simulator.ca_pem,
@@ -35,7 +38,7 @@ def connection_env(
     return json.dumps(
         {
             "conn_type": conn_type,
-            "password": extra.pop("password", REFRESH_TOKEN),
+            "password": extra.pop("password", simulator.refresh_token),
             "extra": {
                 "api_url": simulator.api_url,
                 "token_url": simulator.token_url,

@@ -15,7 +15,7 @@ from netapp_dataops_airflow.exceptions import (
     SyncInProgressError,
 )
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
-from tests.helpers.cloud_sync import ACCOUNT, NFS, REFRESH_TOKEN, S3, api_requests, client
+from tests.helpers.cloud_sync import NFS, S3, account, api_requests, client
 
 FAST = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05)
 
@@ -63,14 +63,14 @@ async def test_a_refused_refresh_token_says_where_to_get_one_without_showing_it(
     cloud_sync: CloudSyncSimulator, revoke: bool
 ) -> None:
     if revoke:
-        cloud_sync.backend.revoke_refresh_token(REFRESH_TOKEN)
-    sync = client(cloud_sync, refresh_token=REFRESH_TOKEN if revoke else "wrong-token-value")
+        cloud_sync.backend.revoke_refresh_token(cloud_sync.refresh_token)
+    sync = client(cloud_sync, refresh_token=cloud_sync.refresh_token if revoke else "wrong-token-value")
     with pytest.raises(CloudSyncError) as refused:
         await sync.list_relationships()
     assert refused.value.status == 401
     assert "invalid_grant" in str(refused.value)
     assert "services.cloud.netapp.com/refresh-token" in str(refused.value)
-    assert REFRESH_TOKEN not in str(refused.value) + repr(sync)
+    assert cloud_sync.refresh_token not in str(refused.value) + repr(sync)
     assert api_requests(cloud_sync) == []
 
 
@@ -78,15 +78,16 @@ async def test_the_only_account_is_found(cloud_sync: CloudSyncSimulator) -> None
     rel = cloud_sync.backend.add_relationship(NFS, S3)
     sync = client(cloud_sync, account_id=None)
     assert (await sync.get_relationship(rel.id)).id == rel.id
-    assert await sync.account_id() == ACCOUNT
+    assert await sync.account_id() == account(cloud_sync)
     assert api_requests(cloud_sync, "/api/accounts") == ["GET /api/accounts"]
 
 
 async def test_several_accounts_and_none_chosen_is_an_error_naming_them(
     cloud_sync: CloudSyncSimulator,
 ) -> None:
+    first = account(cloud_sync)
     cloud_sync.backend.add_account("account-Other001", "Other")
-    with pytest.raises(InvalidInputError, match=r"several accounts \(account-Sim00001, account-Other001\)"):
+    with pytest.raises(InvalidInputError, match=rf"several accounts \({first}, account-Other001\)"):
         await client(cloud_sync, account_id=None).list_relationships()
 
 

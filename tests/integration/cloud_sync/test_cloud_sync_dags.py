@@ -11,16 +11,16 @@ from airflow.sdk import dag, task
 from netapp_dataops_airflow.operators.cloud_sync import CloudSyncOperator
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.testing import run_dag
-from tests.helpers.cloud_sync import CONN_ID, NFS, REFRESH_TOKEN, S3
+from tests.helpers.cloud_sync import CONN_ID, NFS, S3
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
 @pytest.fixture
-def service(cloud_sync_threaded: CloudSyncSimulator) -> CloudSyncSimulator:
-    """The simulated service, reachable as ``cloud_sync_sim``; syncs take a moment of real time."""
-    cloud_sync_threaded.backend.set_sync_settings(pending_seconds=0.2, duration=0.5, stale_seconds=0.3)
-    return cloud_sync_threaded
+def service(cloud_sync: CloudSyncSimulator) -> CloudSyncSimulator:
+    """The simulated service, reachable as ``CONN_ID``; syncs take a moment of real time."""
+    cloud_sync.backend.set_sync_settings(pending_seconds=0.2, duration=0.5, stale_seconds=0.3)
+    return cloud_sync
 
 
 def test_decorated_task_syncs_and_passes_the_result_on(service: CloudSyncSimulator) -> None:
@@ -52,7 +52,7 @@ def test_decorated_task_syncs_and_passes_the_result_on(service: CloudSyncSimulat
     )
     assert seen == [sync]
     assert [a.status for a in service.backend.relationship(rel.id).activities] == ["DONE", "DONE"]
-    assert REFRESH_TOKEN not in result.log_text + json.dumps(sync)
+    assert service.refresh_token not in result.log_text + json.dumps(sync)
 
 
 def test_decorated_task_with_a_dict_spec(service: CloudSyncSimulator) -> None:

@@ -7,13 +7,13 @@ import pytest
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.triggers.cloud_sync import CloudSyncTrigger
 from tests.helpers.airflow import SupervisorStub, trigger_task_instance
-from tests.helpers.cloud_sync import ACCOUNT, CONN_ID, NFS, S3
+from tests.helpers.cloud_sync import CONN_ID, NFS, S3
 
 
 def started(cloud_sync: CloudSyncSimulator, **options: object) -> CloudSyncTrigger:
     """Start an hour-long sync and return the trigger a triggerer would run for it."""
     rel = cloud_sync.backend.add_relationship(NFS, S3)
-    cloud_sync.backend.sync(ACCOUNT, rel.id)
+    cloud_sync.backend.sync(rel.account_id, rel.id)
     cloud_sync.backend.advance(10)
     trigger = CloudSyncTrigger(CONN_ID, rel.id, 1.0, **options)  # type: ignore[arg-type]
     trigger.task_instance = trigger_task_instance()

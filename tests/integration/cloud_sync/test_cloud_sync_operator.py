@@ -25,7 +25,7 @@ from netapp_dataops_airflow.operators.cloud_sync import STATE_KEY, CloudSyncOper
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.triggers.cloud_sync import CloudSyncTrigger
 from tests.helpers.airflow import MemoryStateStore, only_event, task_context
-from tests.helpers.cloud_sync import ACCOUNT, CONN_ID, NFS, REFRESH_TOKEN, S3, connection_env
+from tests.helpers.cloud_sync import CONN_ID, NFS, S3, connection_env
 
 
 def operator(relationship_id: str, **options: Any) -> CloudSyncOperator:
@@ -56,9 +56,9 @@ def syncs(simulator: CloudSyncSimulator) -> list[str]:
 
 
 def test_a_sync_is_started_remembered_waited_for_and_reported(
-    cloud_sync_threaded: CloudSyncSimulator,
+    cloud_sync: CloudSyncSimulator,
 ) -> None:
-    sim = cloud_sync_threaded
+    sim = cloud_sync
     rel = sim.backend.add_relationship(NFS, S3, files=100)
     previous = sim.backend.relationship(rel.id).activities[-1]
     store = MemoryStateStore()
@@ -88,15 +88,15 @@ def test_a_sync_is_started_remembered_waited_for_and_reported(
     assert (result["status"], result["files_copied"], result["adopted"]) == ("DONE", 100, False)
     assert result["relationship_id"] == rel.id
     assert store.values[STATE_KEY]["completed"] is True
-    assert REFRESH_TOKEN not in json.dumps(result) + json.dumps(trigger.serialize()[1])
+    assert sim.refresh_token not in json.dumps(result) + json.dumps(trigger.serialize()[1])
 
 
 def test_a_running_sync_is_waited_for_then_a_fresh_one_started(
-    cloud_sync_threaded: CloudSyncSimulator,
+    cloud_sync: CloudSyncSimulator,
 ) -> None:
-    sim = cloud_sync_threaded
+    sim = cloud_sync
     rel = sim.backend.add_relationship(NFS, S3)
-    sim.backend.sync(ACCOUNT, rel.id)  # someone else's
+    sim.backend.sync(rel.account_id, rel.id)  # someone else's
     sim.backend.advance(1)  # shown running by now
     store = MemoryStateStore()
     context = task_context(store)
@@ -115,10 +115,10 @@ def test_a_running_sync_is_waited_for_then_a_fresh_one_started(
     assert len(sim.backend.relationship(rel.id).activities) == 3
 
 
-def test_adopt_running_follows_the_running_sync(cloud_sync_threaded: CloudSyncSimulator) -> None:
-    sim = cloud_sync_threaded
+def test_adopt_running_follows_the_running_sync(cloud_sync: CloudSyncSimulator) -> None:
+    sim = cloud_sync
     rel = sim.backend.add_relationship(NFS, S3)
-    sim.backend.sync(ACCOUNT, rel.id)
+    sim.backend.sync(rel.account_id, rel.id)
     sim.backend.advance(1)  # shown running by now
     store = MemoryStateStore()
     context = task_context(store)
@@ -131,12 +131,12 @@ def test_adopt_running_follows_the_running_sync(cloud_sync_threaded: CloudSyncSi
     assert (result["status"], result["adopted"]) == ("DONE", True)
 
 
-def test_a_sync_not_shown_yet_is_waited_out_by_time(cloud_sync_threaded: CloudSyncSimulator) -> None:
+def test_a_sync_not_shown_yet_is_waited_out_by_time(cloud_sync: CloudSyncSimulator) -> None:
     """Someone's sync was just requested: the service still shows the previous DONE and refuses ours."""
-    sim = cloud_sync_threaded
+    sim = cloud_sync
     rel = sim.backend.add_relationship(NFS, S3)
     shown = sim.backend.relationship(rel.id).activities[-1]
-    sim.backend.sync(ACCOUNT, rel.id)
+    sim.backend.sync(rel.account_id, rel.id)
     store = MemoryStateStore()
     context = task_context(store)
     op = operator(rel.id)
@@ -153,9 +153,9 @@ def test_a_sync_not_shown_yet_is_waited_out_by_time(cloud_sync_threaded: CloudSy
 
 
 def test_a_retry_after_a_crash_reattaches_instead_of_starting_a_second_sync(
-    cloud_sync_threaded: CloudSyncSimulator,
+    cloud_sync: CloudSyncSimulator,
 ) -> None:
-    sim = cloud_sync_threaded
+    sim = cloud_sync
     rel = sim.backend.add_relationship(NFS, S3)
     store = MemoryStateStore()
     first = deferred(operator(rel.id), task_context(store, try_number=1))
@@ -171,8 +171,8 @@ def test_a_retry_after_a_crash_reattaches_instead_of_starting_a_second_sync(
     assert (again.started_after, again.prior, len(syncs(sim))) == (first.started_after, False, requested)
 
 
-def test_a_retry_takes_the_outcome_no_try_reported(cloud_sync_threaded: CloudSyncSimulator) -> None:
-    sim = cloud_sync_threaded
+def test_a_retry_takes_the_outcome_no_try_reported(cloud_sync: CloudSyncSimulator) -> None:
+    sim = cloud_sync
     rel = sim.backend.add_relationship(NFS, S3)
     store = MemoryStateStore()
     deferred(operator(rel.id), task_context(store, try_number=1))
@@ -183,8 +183,8 @@ def test_a_retry_takes_the_outcome_no_try_reported(cloud_sync_threaded: CloudSyn
     assert store.values[STATE_KEY]["completed"] is True
 
 
-def test_after_a_reported_sync_the_next_try_starts_a_new_one(cloud_sync_threaded: CloudSyncSimulator) -> None:
-    sim = cloud_sync_threaded
+def test_after_a_reported_sync_the_next_try_starts_a_new_one(cloud_sync: CloudSyncSimulator) -> None:
+    sim = cloud_sync
     sim.backend.set_sync_settings(outcome="FAILED")
     rel = sim.backend.add_relationship(NFS, S3)
     store = MemoryStateStore()
@@ -198,8 +198,8 @@ def test_after_a_reported_sync_the_next_try_starts_a_new_one(cloud_sync_threaded
     assert len(syncs(sim)) == 2
 
 
-def test_the_deadline_aborts_only_this_tasks_sync(cloud_sync_threaded: CloudSyncSimulator) -> None:
-    sim = cloud_sync_threaded
+def test_the_deadline_aborts_only_this_tasks_sync(cloud_sync: CloudSyncSimulator) -> None:
+    sim = cloud_sync
     rel = sim.backend.add_relationship(NFS, S3)
     store = MemoryStateStore()
     context = task_context(store)
@@ -212,8 +212,8 @@ def test_the_deadline_aborts_only_this_tasks_sync(cloud_sync_threaded: CloudSync
     assert sim.backend.relationship(rel.id).activities[-1].status == "ABORTED"
 
 
-def test_a_sync_done_just_after_the_deadline_is_the_result(cloud_sync_threaded: CloudSyncSimulator) -> None:
-    sim = cloud_sync_threaded
+def test_a_sync_done_just_after_the_deadline_is_the_result(cloud_sync: CloudSyncSimulator) -> None:
+    sim = cloud_sync
     rel = sim.backend.add_relationship(NFS, S3)
     store = MemoryStateStore()
     context = task_context(store)
@@ -237,48 +237,46 @@ PUT_ABORT = "/abort"
         ("a" * 24, {"on_failed_files": "maybe"}, "on_failed_files must be 'fail' or 'warn'"),
         ("a" * 24, {"adopt_running": "perhaps"}, "adopt_running must be true or false"),
         ("a" * 24, {"deadline": -1}, "deadline must be a positive"),
-        ("a" * 24, {}, "no Cloud Sync relationship a{24} in account account-Sim00001"),
+        ("a" * 24, {}, "no Cloud Sync relationship a{24} in account account-[0-9a-f]{8} "),
     ],
 )
 def test_bad_input_is_refused_with_nothing_started(
-    cloud_sync_threaded: CloudSyncSimulator, relationship_id: str, options: dict[str, Any], message: str
+    cloud_sync: CloudSyncSimulator, relationship_id: str, options: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(InvalidInputError, match=message):
         operator(relationship_id, **options).execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
-    assert syncs(cloud_sync_threaded) == []
+    assert syncs(cloud_sync) == []
 
 
 @pytest.mark.parametrize("revoke", [True, False])
 def test_a_bad_or_revoked_refresh_token_is_refused_without_showing_it(
-    cloud_sync_threaded: CloudSyncSimulator, monkeypatch: pytest.MonkeyPatch, revoke: bool
+    cloud_sync: CloudSyncSimulator, monkeypatch: pytest.MonkeyPatch, revoke: bool
 ) -> None:
-    rel = cloud_sync_threaded.backend.add_relationship(NFS, S3)
+    rel = cloud_sync.backend.add_relationship(NFS, S3)
     if revoke:
-        cloud_sync_threaded.backend.revoke_refresh_token(REFRESH_TOKEN)
+        cloud_sync.backend.revoke_refresh_token(cloud_sync.refresh_token)
     else:
-        monkeypatch.setenv(
-            f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(cloud_sync_threaded, password="bad")
-        )
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(cloud_sync, password="bad"))
     with pytest.raises(CloudSyncError, match="invalid_grant") as refused:
         operator(rel.id).execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
-    assert REFRESH_TOKEN not in str(refused.value)
-    assert syncs(cloud_sync_threaded) == []
+    assert cloud_sync.refresh_token not in str(refused.value)
+    assert syncs(cloud_sync) == []
 
 
-def test_several_accounts_and_none_chosen(cloud_sync_threaded: CloudSyncSimulator) -> None:
-    rel = cloud_sync_threaded.backend.add_relationship(NFS, S3)
-    cloud_sync_threaded.backend.add_account("account-Other001")
+def test_several_accounts_and_none_chosen(cloud_sync: CloudSyncSimulator) -> None:
+    rel = cloud_sync.backend.add_relationship(NFS, S3)
+    cloud_sync.backend.add_account("account-Other001")
     with pytest.raises(InvalidInputError, match="several accounts"):
         operator(rel.id).execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
-    assert syncs(cloud_sync_threaded) == []
+    assert syncs(cloud_sync) == []
 
 
 def test_a_connection_of_another_type_is_refused(
-    cloud_sync_threaded: CloudSyncSimulator, monkeypatch: pytest.MonkeyPatch
+    cloud_sync: CloudSyncSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(
-        f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(cloud_sync_threaded, conn_type="netapp_ontap")
+        f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_env(cloud_sync, conn_type="netapp_ontap")
     )
     with pytest.raises(InvalidInputError, match="needs a 'netapp_cloud_sync' connection"):
         operator("a" * 24).execute(task_context(MemoryStateStore()))  # type: ignore[arg-type]
-    assert syncs(cloud_sync_threaded) == []
+    assert syncs(cloud_sync) == []

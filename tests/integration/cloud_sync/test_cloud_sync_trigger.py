@@ -18,11 +18,10 @@ from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.triggers.cloud_sync import CloudSyncTrigger
 from tests.helpers.airflow import logged, only_event
 from tests.helpers.cloud_sync import (
-    ACCOUNT,
     CONN_ID,
     NFS,
-    REFRESH_TOKEN,
     S3,
+    account,
     connection_env,
     listings,
     previous_start,
@@ -36,7 +35,7 @@ def start(cloud_sync: CloudSyncSimulator, **seed: Any) -> tuple[str, str | None]
     """Seed a relationship and request a sync as the operator would; return (id, started_after)."""
     rel = cloud_sync.backend.add_relationship(NFS, S3, **seed)
     after = previous_start(cloud_sync, rel.id)
-    cloud_sync.backend.sync(ACCOUNT, rel.id)
+    cloud_sync.backend.sync(rel.account_id, rel.id)
     return rel.id, after
 
 
@@ -112,7 +111,7 @@ async def test_done_with_failed_files_follows_the_option(
 async def test_an_aborted_sync_is_a_failure(cloud_sync: CloudSyncSimulator) -> None:
     ids = start(cloud_sync)
     cloud_sync.backend.advance(10)
-    cloud_sync.backend.abort(ACCOUNT, ids[0])
+    cloud_sync.backend.abort(account(cloud_sync), ids[0])
     event = await only_event(trigger_for(ids))
     assert (event["status"], event["result"]["status"]) == ("failed", "ABORTED")
     assert "was aborted" in event["message"]
@@ -172,12 +171,12 @@ async def test_a_refused_refresh_token_ends_the_wait_naming_the_connection(
     cloud_sync: CloudSyncSimulator,
 ) -> None:
     ids = start(cloud_sync)
-    cloud_sync.backend.revoke_refresh_token(REFRESH_TOKEN)
+    cloud_sync.backend.revoke_refresh_token(cloud_sync.refresh_token)
     event = await only_event(trigger_for(ids))
     assert event["status"] == "error"
     assert f"connection {CONN_ID!r}" in event["message"]
     assert "refresh-token" in event["message"]
-    assert REFRESH_TOKEN not in json.dumps(event)
+    assert cloud_sync.refresh_token not in json.dumps(event)
 
 
 async def test_a_connection_fixed_after_the_refusal_is_used(
@@ -254,7 +253,7 @@ async def test_kwargs_and_events_hold_no_secret(cloud_sync: CloudSyncSimulator) 
     }
     cloud_sync.backend.advance(7200)
     event = await only_event(trigger)
-    assert REFRESH_TOKEN not in json.dumps(kwargs) + json.dumps(event)
+    assert cloud_sync.refresh_token not in json.dumps(kwargs) + json.dumps(event)
 
 
 async def test_on_kill_aborts_a_running_sync_and_leaves_an_ended_one(cloud_sync: CloudSyncSimulator) -> None:

@@ -13,7 +13,7 @@ import pytest
 from netapp_dataops_airflow.cli.relationships import main
 from netapp_dataops_airflow.simulators.cloud_sync import CloudSyncSimulator
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
-from tests.helpers.cloud_sync import CONN_ID, NFS, REFRESH_TOKEN, S3, connection_env
+from tests.helpers.cloud_sync import CONN_ID, NFS, S3, connection_env
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -21,8 +21,8 @@ def run(*argv: str) -> tuple[int, str]:
     return main(list(argv), out), out.getvalue()
 
 
-def test_cloud_sync_relationships_as_a_table_and_as_json(cloud_sync_threaded: CloudSyncSimulator) -> None:
-    rel = cloud_sync_threaded.backend.add_relationship(NFS, S3)
+def test_cloud_sync_relationships_as_a_table_and_as_json(cloud_sync: CloudSyncSimulator) -> None:
+    rel = cloud_sync.backend.add_relationship(NFS, S3)
     status, text = run("relationships", "--conn-id", CONN_ID)
     assert status == 0
     header, row = text.splitlines()
@@ -35,7 +35,7 @@ def test_cloud_sync_relationships_as_a_table_and_as_json(cloud_sync_threaded: Cl
         "nfs://10.0.0.5/data/in",
         "s3://lake/raw/",
     )
-    assert REFRESH_TOKEN not in text
+    assert cloud_sync.refresh_token not in text
 
 
 def test_snapmirror_relationships_of_an_ontap_connection(
@@ -68,11 +68,11 @@ def test_snapmirror_relationships_of_an_ontap_connection(
 
 
 def test_errors_go_to_stderr_with_status_1(
-    cloud_sync_threaded: CloudSyncSimulator,
+    cloud_sync: CloudSyncSimulator,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    cloud_sync_threaded.backend.revoke_refresh_token(REFRESH_TOKEN)
+    cloud_sync.backend.revoke_refresh_token(cloud_sync.refresh_token)
     assert run("relationships", "--conn-id", CONN_ID) == (1, "")
     assert "invalid_grant" in capsys.readouterr().err
     monkeypatch.setenv("AIRFLOW_CONN_PLAIN", json.dumps({"conn_type": "postgres", "host": "db"}))
@@ -80,11 +80,11 @@ def test_errors_go_to_stderr_with_status_1(
     assert "is of type 'postgres'" in capsys.readouterr().err
 
 
-def test_runs_as_a_module_with_only_the_listing_on_stdout(cloud_sync_threaded: CloudSyncSimulator) -> None:
-    cloud_sync_threaded.backend.add_relationship(NFS, S3)
+def test_runs_as_a_module_with_only_the_listing_on_stdout(cloud_sync: CloudSyncSimulator) -> None:
+    cloud_sync.backend.add_relationship(NFS, S3)
     env = {
         **os.environ,
-        f"AIRFLOW_CONN_{CONN_ID.upper()}": connection_env(cloud_sync_threaded),
+        f"AIRFLOW_CONN_{CONN_ID.upper()}": connection_env(cloud_sync),
         # Airflow then logs "Unit test configuration loaded" to stdout: stdout must stay JSON.
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
     }
