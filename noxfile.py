@@ -157,7 +157,8 @@ def e2e(session: nox.Session) -> None:
     """
     install_project(session, "e2e")
     args = session.posargs or ["tests/e2e"]
-    session.run("pytest", "-p", "no:cacheprovider", *args, env=airflow_env(session))
+    # One deployment serves every test; its start counts towards the first test's time.
+    session.run("pytest", "-p", "no:cacheprovider", "-o", "timeout=1500", *args, env=airflow_env(session))
 
 
 @nox.session(python=PYTHON, default=False)

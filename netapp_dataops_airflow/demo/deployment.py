@@ -183,7 +183,9 @@ class LocalAirflow:
                 self._airflow("db", "migrate"), env=env, stdout=output, stderr=subprocess.STDOUT, check=False
             )
         if migrated.returncode != 0:
-            raise AirflowStartError(f"`airflow db migrate` failed (exit {migrated.returncode}): see {migrate_log}")
+            raise AirflowStartError(
+                f"`airflow db migrate` failed (exit {migrated.returncode}): see {migrate_log}"
+            )
         commands: dict[str, tuple[list[str], dict[str, str]]] = {
             "api-server": (self._airflow("api-server"), env),
             "scheduler": (self._airflow("scheduler"), env),
@@ -218,7 +220,9 @@ class LocalAirflow:
             raise KeyError(f"no component {name!r}; the deployment has {sorted(self._commands)}")
         running = self.components.get(name)
         if running is not None and running.poll() is None:
-            raise AirflowStartError(f"component {name!r} still runs (pid {running.pid}): stop or kill it first")
+            raise AirflowStartError(
+                f"component {name!r} still runs (pid {running.pid}): stop or kill it first"
+            )
         argv, env = self._commands[name]
         self.components[name] = processes.start_group(
             argv, env=env, log=self.deployment.component_logs / f"{name}.log"

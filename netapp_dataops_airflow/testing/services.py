@@ -105,7 +105,9 @@ def start_postgres(directory: Path, *, port: int | None = None) -> Iterator[Serv
         log,
     )
     # The database Airflow uses, created in single-user mode: no client library or socket needed.
-    _run_as(user, [postgres, "--single", "-D", str(data), "postgres"], log, stdin=b"CREATE DATABASE airflow;\n")
+    _run_as(
+        user, [postgres, "--single", "-D", str(data), "postgres"], log, stdin=b"CREATE DATABASE airflow;\n"
+    )
     port = port or free_port()
     settings = {
         "listen_addresses": "127.0.0.1",
@@ -134,7 +136,7 @@ def start_redis(directory: Path, *, port: int | None = None) -> Iterator[Service
     port = port or free_port()
     config = directory / "redis.conf"
     config.write_text(
-        f"bind 127.0.0.1\nport {port}\ndir {directory}\ndaemonize no\nsave \"\"\nappendonly no\n"
+        f'bind 127.0.0.1\nport {port}\ndir {directory}\ndaemonize no\nsave ""\nappendonly no\n'
         "protected-mode yes\n"
     )
     log = directory / "redis.log"

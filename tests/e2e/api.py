@@ -81,7 +81,9 @@ class E2EApi(AirflowApi):
 
     # --- waiting ----------------------------------------------------------------------------------
 
-    def wait_for(self, what: str, check: Callable[[], T | None], *, timeout: float, interval: float = 0.5) -> T:
+    def wait_for(
+        self, what: str, check: Callable[[], T | None], *, timeout: float, interval: float = 0.5
+    ) -> T:
         """Call ``check`` until it returns something true; return it, or raise naming ``what``."""
         deadline = time.monotonic() + timeout
         while True:
@@ -101,7 +103,9 @@ class E2EApi(AirflowApi):
 
         return self.wait_for(f"run {dag_id}/{run_id} to end", finished, timeout=timeout, interval=1.0)
 
-    def wait_for_task(self, dag_id: str, run_id: str, task_id: str, states: set[str], *, timeout: float) -> str:
+    def wait_for_task(
+        self, dag_id: str, run_id: str, task_id: str, states: set[str], *, timeout: float
+    ) -> str:
         """Wait until a task instance is in one of ``states``; return the state."""
 
         def reached() -> str | None:

@@ -17,6 +17,7 @@ import pytest
 from tests.e2e.deployment import E2EDeployment, started
 
 _FAILED = pytest.StashKey[bool]()
+_REPORT = pytest.StashKey[list[str]]()
 _DIRECTORY = pytest.StashKey[Path]()
 
 
@@ -44,6 +45,12 @@ def e2e(deployment_dir: Path) -> Iterator[E2EDeployment]:
         yield deployment
 
 
+@pytest.fixture
+def report_lines(request: pytest.FixtureRequest) -> list[str]:
+    """Lines (figures, tables) a test adds to the session's summary, printed at the end."""
+    return request.config.stash.setdefault(_REPORT, [])
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
     report = yield
@@ -53,6 +60,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    for line in config.stash.get(_REPORT, []):
+        terminalreporter.write_line(line)
     directory = config.stash.get(_DIRECTORY, None)
     if directory is None or not directory.exists():
         return

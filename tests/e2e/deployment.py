@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import ssl
 import subprocess
@@ -60,6 +61,9 @@ def quick_recovery_settings() -> dict[str, str]:
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(TASK_HEARTBEAT_TIMEOUT),
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_SEC": "2",
+        # One retry, soon: a try whose worker was killed is retried (the tests check tries stay 1 elsewhere).
+        "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "1",
+        "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "2",
         # Each triggerer names itself (tests.e2e.hostnames), so a deferred task says which one holds it.
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.e2e.hostnames.component_hostname",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -73,10 +77,14 @@ class Simulators:
         self.directory = directory
         self.connections = connections
         self.xcp_host = directory / "xcp-host"
-        kubeconfig = yaml.safe_load(Path(connections["kubernetes_default"]["extra"]["kube_config_path"]).read_text())
+        kubeconfig = yaml.safe_load(
+            Path(connections["kubernetes_default"]["extra"]["kube_config_path"]).read_text()
+        )
         cluster = kubeconfig["clusters"][0]["cluster"]
         self.kubernetes_url = cluster["server"]
-        self._kubernetes_ca = _ca_text(cluster, Path(connections["kubernetes_default"]["extra"]["kube_config_path"]))
+        self._kubernetes_ca = _ca_text(
+            cluster, Path(connections["kubernetes_default"]["extra"]["kube_config_path"])
+        )
         self.ontap_url = connections["ontap_default"]["host"]
         self.cloud_sync_url = connections["cloud_sync_default"]["extra"]["api_url"]
 
@@ -89,7 +97,9 @@ class Simulators:
 
     def ontap(self, method: str, path: str, body: Any = None) -> Any:
         """Call the ONTAP simulator's control API."""
-        return self._control(self.ontap_url, self.connections["ontap_default"]["extra"]["ca_certificate"], method, path, body)
+        return self._control(
+            self.ontap_url, self.connections["ontap_default"]["extra"]["ca_certificate"], method, path, body
+        )
 
     def cloud_sync(self, method: str, path: str, body: Any = None) -> Any:
         """Call the Cloud Sync simulator's control API."""
@@ -99,6 +109,22 @@ class Simulators:
     def kubernetes(self, method: str, path: str, body: Any = None) -> Any:
         """Call the Kubernetes simulator's control API."""
         return self._control(self.kubernetes_url, self._kubernetes_ca, method, path, body)
+
+    def xcp_export(self, location: str) -> Path:
+        """Return (and create) the directory that stands for ``server:/export`` on the XCP host."""
+        server, _, export = location.partition(":")
+        root = json.loads((self.xcp_host / "xcp.json").read_text())["root"]
+        path = Path(root, server, export.strip("/"))
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def xcp_configure(self, **changes: Any) -> None:
+        """Change the XCP host's settings for runs started from now on (``bytes_per_second``, ...)."""
+        config_file = self.xcp_host / "xcp.json"
+        config = {**json.loads(config_file.read_text()), **changes}
+        partial = config_file.with_suffix(".tmp")
+        partial.write_text(json.dumps(config))
+        partial.replace(config_file)
 
     def xcp_runs(self) -> list[Path]:
         """Every XCP run ever launched on the XCP host (each has a run directory with a ``pid`` file)."""
@@ -160,7 +186,11 @@ def started(directory: Path, *, dags_folder: Path = EXAMPLE_DAGS) -> Iterator[E2
             airflow.start(timeout=300)
             with E2EApi(airflow.api_url, airflow.username, airflow.password) as api:
                 yield E2EDeployment(
-                    directory, airflow, api, Simulators(directory / "simulators", connections), simulators_process
+                    directory,
+                    airflow,
+                    api,
+                    Simulators(directory / "simulators", connections),
+                    simulators_process,
                 )
         finally:
             if airflow is not None:

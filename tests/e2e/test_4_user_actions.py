@@ -1,0 +1,87 @@
+"""A user marks a deferred task failed or success, or clears it, through the REST API (docs/semantics.md).
+
+Airflow 3.3 calls the trigger's ``on_kill`` for all three; only *failed* cancels the operation. Each
+run updates a SnapMirror relationship of its own, so the ONTAP simulator's request log says, per
+relationship, what was started and what was aborted.
+"""
+
+from __future__ import annotations
+
+from tests.e2e.deployment import E2EDeployment
+
+DAG_ID = "replicate_data_snapmirror"
+TASK_ID = "sync"
+HOLD = 600.0
+ACTIONS = ("failed", "success", "clear")
+
+
+def _requests_for(e2e: E2EDeployment, uuid: str) -> list[str]:
+    """The ONTAP requests that start (POST) or abort (PATCH) a transfer of relationship ``uuid``."""
+    prefix = f"/api/snapmirror/relationships/{uuid}/transfers"
+    return [
+        r
+        for r in e2e.simulators.ontap("GET", "requests")
+        if r.split(" ", 1)[1].startswith(prefix) and not r.startswith("GET")
+    ]
+
+
+def test_mark_failed_cancels_mark_success_keeps_clear_reattaches(e2e: E2EDeployment) -> None:
+    api, sims = e2e.api, e2e.simulators
+    api.wait_for_dags({DAG_ID}, timeout=180)
+    api.unpause(DAG_ID)
+    sims.ontap("PUT", "transfer-settings", {"duration": HOLD})
+    runs, relationships = {}, {}
+    for action in ACTIONS:
+        record = sims.ontap(
+            "POST",
+            "relationships",
+            {"source_path": f"svm_prod:e2e_{action}", "destination_path": f"svm_dr:e2e_{action}"},
+        )
+        relationships[action] = record["uuid"]
+        runs[action] = api.trigger(DAG_ID, {"relationship": f"svm_dr:e2e_{action}"})
+    for action, run_id in runs.items():
+        api.wait_for_task(DAG_ID, run_id, TASK_ID, {"deferred"}, timeout=300)
+
+    api.set_task_state(DAG_ID, runs["failed"], TASK_ID, "failed")
+    api.set_task_state(DAG_ID, runs["success"], TASK_ID, "success")
+    api.clear_task(DAG_ID, runs["clear"], TASK_ID)
+
+    # Each trigger's on_kill says what it decided, in the task's log.
+    def decided(action: str, words: str) -> str | None:
+        log = api.log_text(DAG_ID, runs[action], TASK_ID)
+        return log if words in log else None
+
+    failed_log = api.wait_for(
+        "on_kill after mark failed",
+        lambda: decided("failed", "The task is marked failed; cancelling"),
+        timeout=120,
+    )
+    api.wait_for("on_kill after mark success", lambda: decided("success", "Not cancelling"), timeout=120)
+    api.wait_for("on_kill after clear", lambda: decided("clear", "Not cancelling"), timeout=120)
+    # The cleared task runs again and waits for the same transfer.
+    api.wait_for_task(DAG_ID, runs["clear"], TASK_ID, {"deferred"}, timeout=300)
+    sims.ontap("POST", "advance", {"seconds": HOLD})
+
+    assert api.wait_for_run(DAG_ID, runs["clear"], timeout=300) == "success"
+    assert api.wait_for_run(DAG_ID, runs["success"], timeout=300) == "success"
+    assert api.wait_for_run(DAG_ID, runs["failed"], timeout=300) == "failed"
+    assert int(api.task_instance(DAG_ID, runs["clear"], TASK_ID)["try_number"]) == 2
+
+    started = {action: _requests_for(e2e, uuid) for action, uuid in relationships.items()}
+    # Mark failed: the one transfer was aborted (PATCH state=aborted), and nothing else started.
+    assert [r.split(" ")[0] for r in started["failed"]] == ["POST", "PATCH"], (started["failed"], failed_log)
+    # Mark success and clear: one transfer each, never aborted; the cleared task's next try reattached.
+    assert [r.split(" ")[0] for r in started["success"]] == ["POST"], started["success"]
+    assert [r.split(" ")[0] for r in started["clear"]] == ["POST"], started["clear"]
+    transfers = {t["uuid"]: t for t in _transfers(e2e)}
+    states = {
+        action: sorted(t["state"] for t in transfers.values() if t["relationship"]["uuid"] == uuid)
+        for action, uuid in relationships.items()
+    }
+    assert states == {"failed": ["aborted"], "success": ["success"], "clear": ["success"]}
+
+
+def _transfers(e2e: E2EDeployment) -> list[dict]:
+    """Every transfer the ONTAP simulator knows, as its control API renders them."""
+    state = e2e.simulators.ontap("GET", "state")
+    return list(state.get("transfers", []))
