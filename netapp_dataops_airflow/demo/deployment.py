@@ -230,7 +230,7 @@ class LocalAirflow:
         return self.components[name]
 
     def kill_component(self, name: str, signum: int = signal.SIGKILL) -> None:
-        """Send ``signum`` (default: KILL, no clean-up) to component ``name``'s process group; wait for its end."""
+        """Send ``signum`` (default KILL: no clean-up) to component ``name``'s process group; wait for it."""
         process = self.components[name]
         processes.signal_group(process, signum)
         process.wait(30)

@@ -130,7 +130,7 @@ def start_postgres(directory: Path, *, port: int | None = None) -> Iterator[Serv
 
 @contextlib.contextmanager
 def start_redis(directory: Path, *, port: int | None = None) -> Iterator[Service]:
-    """Start a Redis server (no persistence) with its files in ``directory``; stop it when the block ends."""
+    """Start a Redis server (no persistence), files in ``directory``; stop it when the block ends."""
     redis_server = find_program("redis-server", package="redis-server")
     directory.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -157,7 +157,7 @@ def _stopped_at_end(service: Service, sig: signal.Signals) -> Iterator[None]:
 
 
 def _unprivileged_user() -> pwd.struct_passwd | None:
-    """Return the user to run PostgreSQL as when we are root (``postgres``, else ``nobody``), else ``None``."""
+    """Return the user to run PostgreSQL as if we are root (``postgres``, else ``nobody``); else ``None``."""
     if os.geteuid() != 0:
         return None
     for name in ("postgres", "nobody"):
@@ -172,7 +172,15 @@ def _run_as(
     """Run ``argv`` (as ``user``) to completion, its output appended to ``log``; raise with it on failure."""
     with log.open("ab") as out:
         result = subprocess.run(
-            argv, input=stdin, stdout=out, stderr=subprocess.STDOUT, check=False, **_as_user(user)
+            argv,
+            input=stdin,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+            user=_uid(user),
+            group=_gid(user),
+            extra_groups=None if user is None else [],
+            cwd=None if user is None else "/",
         )
     if result.returncode != 0:
         raise ServiceError(f"{' '.join(argv)} failed (exit status {result.returncode}):\n{_tail(log)}")
@@ -187,15 +195,21 @@ def _popen_as(user: pwd.struct_passwd | None, argv: Sequence[str], log: Path) ->
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C in the terminal reaches the tests, which stop it in order
-            **_as_user(user),
+            user=_uid(user),
+            group=_gid(user),
+            extra_groups=None if user is None else [],
+            cwd=None if user is None else "/",  # our own folder may not be the user's to enter
         )
 
 
-def _as_user(user: pwd.struct_passwd | None) -> dict[str, object]:
-    """Return the ``subprocess`` arguments that run a program as ``user`` (nothing for ``None``)."""
-    if user is None:
-        return {}
-    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [], "cwd": "/"}
+def _uid(user: pwd.struct_passwd | None) -> int | None:
+    """Return ``user``'s id for ``subprocess`` (``None``: stay who we are)."""
+    return None if user is None else user.pw_uid
+
+
+def _gid(user: pwd.struct_passwd | None) -> int | None:
+    """Return ``user``'s primary group id for ``subprocess`` (``None``: stay in ours)."""
+    return None if user is None else user.pw_gid
 
 
 def _wait_listening(service: Service) -> None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
+
 from netapp_dataops_airflow.demo.run import EXAMPLE_DAG_IDS
-from tests.e2e.dags import example_conf, is_long
+from netapp_dataops_airflow.operators.base import NetAppOperator
+from tests.e2e.dags import example_conf, is_long, is_ours
 from tests.e2e.deployment import E2EDeployment
 
 DEFERRED = "Pausing task as DEFERRED"
 FIRED = "Trigger fired event"
+
+
+def records_asset_events() -> bool:
+    """Tell whether this version of the library records asset events (its operators' ``asset_events``)."""
+    return "asset_events" in inspect.signature(NetAppOperator.__init__).parameters
 
 
 def test_every_example_dag_defers_its_long_tasks_and_succeeds(e2e: E2EDeployment) -> None:
@@ -21,7 +29,6 @@ def test_every_example_dag_defers_its_long_tasks_and_succeeds(e2e: E2EDeployment
 
     problems = []
     for dag_id, run_id in runs.items():
-        outlets = {task["task_id"]: task.get("outlets") or [] for task in api.tasks(dag_id)}
         events = api.asset_events(dag_id, run_id)
         for ti in api.run_task_instances(dag_id, run_id):
             task_id = ti["task_id"]
@@ -39,11 +46,10 @@ def test_every_example_dag_defers_its_long_tasks_and_succeeds(e2e: E2EDeployment
                 problems.append(
                     f"{dag_id}.{task_id} never deferred, or its trigger never fired:\n{log[-3000:]}"
                 )
-            if api.xcom(dag_id, run_id, task_id) is None:
+            if is_ours(ti) and api.return_value(dag_id, run_id, task_id) is None:
                 problems.append(f"{dag_id}.{task_id} succeeded without a result (XCom)")
-            if outlets[task_id] and not [e for e in events if e.get("source_task_id") == task_id]:
-                problems.append(
-                    f"{dag_id}.{task_id} declares outlets {outlets[task_id]} but emitted no asset event"
-                )
+            emitted = [e for e in events if e.get("source_task_id") == task_id]
+            if records_asset_events() and is_ours(ti) and not emitted:
+                problems.append(f"{dag_id}.{task_id} succeeded without an asset event")
     assert not problems, "\n\n".join(problems)
     assert states == dict.fromkeys(runs, "success")

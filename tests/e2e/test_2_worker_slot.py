@@ -40,7 +40,7 @@ def test_two_runs_wait_together_on_one_worker_slot(e2e: E2EDeployment, report_li
         assert now < deadline, f"runs not finished in 600 s: {pending}"
         time.sleep(SAMPLE_INTERVAL)
 
-    results = {key: api.xcom(key.dag_id, key.run_id, key.task_id) for key in timeline.tasks}
+    results = {key: api.return_value(key.dag_id, key.run_id, key.task_id) for key in timeline.tasks}
     report_lines += [
         "Worker slot (one) vs. waiting, two runs at once:",
         table(timeline.tasks, results, interval=SAMPLE_INTERVAL),

@@ -40,20 +40,24 @@ def _held(api: E2EApi, runs: dict[str, str]) -> dict[int, tuple[str, list[str]]]
     return held
 
 
-def _slow_everything(e2e: E2EDeployment, seconds: float, xcp_seconds: float) -> dict[str, Any]:
-    """Make every operation take ``seconds`` (an XCP copy to a new target about ``xcp_seconds``).
+def _slow_everything(e2e: E2EDeployment, hold: float, phase: float) -> dict[str, Any]:
+    """Keep every operation running through the kills; return the XCP DAG's conf.
 
-    Return the XCP DAG's conf: a new target, so its run copies (slowly) instead of syncing.
+    SnapMirror transfers and Cloud Sync syncs take ``hold`` seconds, cut short afterwards by moving
+    the simulators' clocks on. Kubernetes steps and the XCP copy cannot be cut short (a step's
+    delay is fixed when it starts, a copy's speed when it is launched): they take about ``phase``,
+    the expected length of the kills. XCP copies to a new target, so its run copies (slowly) instead
+    of syncing after the first test's copy.
     """
     sims = e2e.simulators
-    sims.ontap("PUT", "transfer-settings", {"duration": seconds})
-    sims.cloud_sync("PUT", "sync-settings", {"duration": seconds})
-    sims.kubernetes("POST", "timing", {"all": seconds})
+    sims.ontap("PUT", "transfer-settings", {"duration": hold})
+    sims.cloud_sync("PUT", "sync-settings", {"duration": hold})
+    sims.kubernetes("POST", "timing", {"all": phase / 2})  # a clone's two steps, a snapshot's two
     source = str(api_default_param(e2e.api, "replicate_data_xcp", "source"))
     target = f"{source.partition(':')[0]}:{XCP_TARGET_EXPORT}"
     sims.xcp_export(target)
     size = sum(f.stat().st_size for f in sims.xcp_export(source).rglob("*") if f.is_file())
-    sims.xcp_configure(bytes_per_second=max(1, int(size / xcp_seconds)))
+    sims.xcp_configure(bytes_per_second=max(1, int(size / phase)))
     return {"target": target}
 
 
@@ -69,7 +73,8 @@ def _release_everything(e2e: E2EDeployment, seconds: float) -> None:
     sims = e2e.simulators
     sims.ontap("POST", "advance", {"seconds": seconds})
     sims.cloud_sync("POST", "advance", {"seconds": seconds})
-    sims.kubernetes("POST", "timing", {"all": 0.5})
+    sims.kubernetes("POST", "timing", {"all": 0.5})  # for the next tests' objects
+    sims.xcp_configure(bytes_per_second=0)
 
 
 def test_killed_triggerers_hand_their_triggers_over_and_nothing_runs_twice(
@@ -79,11 +84,11 @@ def test_killed_triggerers_hand_their_triggers_over_and_nothing_runs_twice(
     kills = int(request.config.getoption("--kills"))
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    hold = 600.0  # longer than any kill sequence; released afterwards
-    xcp_seconds = max(60.0, 25.0 * kills)
+    hold = 1200.0  # longer than any kill sequence; cut short afterwards
+    phase = 30.0 + 30.0 * kills  # about how long the kills take here
     api.wait_for_dags(set(DAG_IDS), timeout=180)
     before = Ledger.read(e2e.simulators)
-    xcp_conf = _slow_everything(e2e, hold, xcp_seconds)
+    xcp_conf = _slow_everything(e2e, hold, phase)
     runs = {}
     for dag_id in DAG_IDS:
         api.unpause(dag_id)

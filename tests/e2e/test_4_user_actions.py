@@ -39,7 +39,7 @@ def test_mark_failed_cancels_mark_success_keeps_clear_reattaches(e2e: E2EDeploym
         )
         relationships[action] = record["uuid"]
         runs[action] = api.trigger(DAG_ID, {"relationship": f"svm_dr:e2e_{action}"})
-    for action, run_id in runs.items():
+    for run_id in runs.values():
         api.wait_for_task(DAG_ID, run_id, TASK_ID, {"deferred"}, timeout=300)
 
     api.set_task_state(DAG_ID, runs["failed"], TASK_ID, "failed")

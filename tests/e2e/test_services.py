@@ -20,8 +20,10 @@ def test_postgres_serves_the_airflow_database_and_stops(deployment_dir: Path) ->
 
 
 def test_redis_answers_and_stops(deployment_dir: Path) -> None:
-    with start_redis(deployment_dir / "redis-alone") as redis:
-        with socket.create_connection(("127.0.0.1", redis.port), 5) as client:
-            client.sendall(b"PING\r\n")
-            assert client.recv(64) == b"+PONG\r\n"
+    with (
+        start_redis(deployment_dir / "redis-alone") as redis,
+        socket.create_connection(("127.0.0.1", redis.port), 5) as client,
+    ):
+        client.sendall(b"PING\r\n")
+        assert client.recv(64) == b"+PONG\r\n"
     assert redis.process.returncode == 0
