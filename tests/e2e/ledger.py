@@ -13,8 +13,8 @@ import re
 from tests.e2e.deployment import Simulators
 
 TASK_ANNOTATION = "dataops.netapp.io/airflow-task"
-TRANSFER_START = re.compile(r"^POST /api/snapmirror/relationships/[^/]+/transfers$")
-SYNC_START = re.compile(r"^PUT /api/relationships-v2/[^/]+/sync$|^PUT .*/relationships/[^/]+/sync$")
+TRANSFER_START = re.compile(r"^POST /api/snapmirror/relationships/[^/]+/transfers(\?.*)?$")
+SYNC_START = re.compile(r"^PUT \S*/relationships/[^/]+/sync(\?.*)?$")
 
 
 @dataclasses.dataclass(frozen=True)

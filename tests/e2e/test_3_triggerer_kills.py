@@ -101,7 +101,9 @@ def test_killed_triggerers_hand_their_triggers_over_and_nothing_runs_twice(
         api.wait_for("both triggerers alive", lambda: len(api.alive_triggerers()) == 2 or None, timeout=180)
         time.sleep(rng.uniform(0.0, 4.0))  # a random moment of the wait
         held = _held(api, runs) or held
-        job_id = rng.choice(sorted(held))
+        # The triggerer holding the most (ties: either), so a kill always has something to hand over.
+        most = max(len(tasks) for _, tasks in held.values())
+        job_id = rng.choice(sorted(job for job, (_, tasks) in held.items() if len(tasks) == most))
         victim, tasks = held[job_id]
         killed_at = time.monotonic()
         e2e.airflow.kill_component(victim)
