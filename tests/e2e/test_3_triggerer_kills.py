@@ -85,7 +85,7 @@ def test_killed_triggerers_hand_their_triggers_over_and_nothing_runs_twice(
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     hold = 1200.0  # longer than any kill sequence; cut short afterwards
-    phase = 30.0 + 30.0 * kills  # about how long the kills take here
+    phase = 20.0 + 15.0 * kills  # about how long the kills take here (each: takeover, restart)
     api.wait_for_dags(set(DAG_IDS), timeout=180)
     before = Ledger.read(e2e.simulators)
     xcp_conf = _slow_everything(e2e, hold, phase)
