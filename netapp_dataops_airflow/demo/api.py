@@ -61,14 +61,16 @@ class AirflowApi:
                 self._token = None  # expired: one new token, then give up
                 continue
             if answer.is_error:
-                raise AirflowApiError(f"{method} /api/v2{path} answered {answer.status_code}: {answer.text[:300]}")
+                raise AirflowApiError(
+                    f"{method} /api/v2{path} answered {answer.status_code}: {answer.text[:300]}"
+                )
             return answer.json() if answer.content else None
         raise AssertionError("unreachable")  # pragma: no cover
 
     # --- what the demo (and end-to-end tests) do --------------------------------------------------
 
     def dag_ids(self) -> set[str]:
-        """The ids of the DAGs the DAG processor has parsed so far."""
+        """Return the ids of the DAGs the DAG processor has parsed so far."""
         return {dag["dag_id"] for dag in self.request("GET", "/dags", params={"limit": 1000})["dags"]}
 
     def import_errors(self) -> list[dict[str, Any]]:
@@ -105,15 +107,17 @@ class AirflowApi:
         return str(run["dag_run_id"])
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
-        """The run (``state``, ``start_date``, ``end_date``, ...)."""
+        """Return the run (``state``, ``start_date``, ``end_date``, ...)."""
         return dict(self.request("GET", f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}"))
 
     def task_instances(self) -> list[dict[str, Any]]:
         """Every task instance of every run (one request: ``~`` stands for all DAGs and runs)."""
-        return list(self.request("GET", "/dags/~/dagRuns/~/taskInstances", params={"limit": 1000})["task_instances"])
+        return list(
+            self.request("GET", "/dags/~/dagRuns/~/taskInstances", params={"limit": 1000})["task_instances"]
+        )
 
     def return_value(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
-        """The task's ``return_value`` XCom, or ``None`` when it has none."""
+        """Return the task's ``return_value`` XCom, or ``None`` when it has none."""
         path = (
             f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
             f"{quote(task_id, safe='')}/xcomEntries/return_value"

@@ -281,7 +281,7 @@ class LocalAirflow:
 
 
 def _inherited() -> dict[str, str]:
-    """The caller's environment, without its Airflow settings but the database and executor ones.
+    """Return the caller's environment without its Airflow settings, but for the database's and Celery's.
 
     A user may point the demo at another database or executor with ``AIRFLOW__DATABASE__*`` and
     ``AIRFLOW__CORE__EXECUTOR``; other ``AIRFLOW__*`` and ``AIRFLOW_HOME`` would mix the user's

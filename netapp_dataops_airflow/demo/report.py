@@ -40,7 +40,7 @@ def progress_line(elapsed: float, key: TaskKey, state: str) -> str:
 
 
 def summarize(value: Any, *, width: int = 52) -> str:
-    """A task's return value in one short line: the telling fields of a dict, else its text."""
+    """Render a task's return value in one short line: the telling fields of a dict, else its text."""
     if value is None:
         return ""
     if isinstance(value, Mapping):
@@ -53,7 +53,7 @@ def summarize(value: Any, *, width: int = 52) -> str:
 
 
 def table(tasks: Mapping[TaskKey, TaskHistory], results: Mapping[TaskKey, Any], *, interval: float) -> str:
-    """The table per task: what it did, seconds held by a worker, seconds deferred, its result."""
+    """Render the table per task: what it did, seconds held by a worker, seconds deferred, its result."""
     headers = ("task", "what it did", "worker held", "deferred", "result")
     rows = [
         (
@@ -65,10 +65,10 @@ def table(tasks: Mapping[TaskKey, TaskHistory], results: Mapping[TaskKey, Any], 
         )
         for key, history in sorted(tasks.items())
     ]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
 
     note = (
         f"Times are task-instance states sampled through the REST API every {interval:g} s: each is "

@@ -17,8 +17,8 @@ from types import FrameType
 from typing import Any
 
 from netapp_dataops_airflow.demo import processes
-from netapp_dataops_airflow.demo.api import AirflowApi
-from netapp_dataops_airflow.demo.deployment import Deployment, LocalAirflow
+from netapp_dataops_airflow.demo.api import AirflowApi, AirflowApiError
+from netapp_dataops_airflow.demo.deployment import AirflowStartError, Deployment, LocalAirflow
 from netapp_dataops_airflow.demo.report import progress_line, table
 from netapp_dataops_airflow.demo.timeline import Timeline
 
@@ -33,6 +33,8 @@ EXAMPLE_DAG_IDS = (
 # What each DAG is triggered with: the parameters the simulators' seed data does not cover.
 EXAMPLE_CONF: dict[str, dict[str, Any]] = {"clone_volume": {"clone_from": "pvc"}}
 SAMPLE_INTERVAL = 0.5
+# The state changes worth a progress line: who holds a worker, who waits without one, how it ended.
+NEWS = frozenset({"running", "deferred", "up_for_retry", "success", "failed", "upstream_failed", "skipped"})
 """Seconds between two reads of every task instance's state: the resolution of the table's times."""
 
 
@@ -113,10 +115,12 @@ def connection_environment(connections: dict[str, Any]) -> dict[str, str]:
 
 def deployment_for(workdir: Path, options: DemoOptions, connections: dict[str, Any]) -> Deployment:
     """Airflow's embedded defaults (SQLite, LocalExecutor) unless the environment names others."""
+    executor = os.environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
     return Deployment(
         home=workdir / "airflow",
         dags_folder=options.dags_folder,
-        executor=os.environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor"),
+        executor=executor,
+        celery_workers=1 if "Celery" in executor else 0,
         environment=connection_environment(connections),
     )
 
@@ -136,7 +140,7 @@ def run_dags(api: AirflowApi, dag_ids: Sequence[str], *, timeout: float) -> Time
     while pending or not timeline.finished():
         now = time.monotonic()
         for key, state in timeline.observe(api.task_instances(), now):
-            if state != "none":  # a run's tasks exist, stateless, from its start: no news
+            if state in NEWS:
                 say(progress_line(now - started, key, state))
         if now - last_run_check > 2.0:
             last_run_check = now
@@ -152,7 +156,8 @@ def run_dags(api: AirflowApi, dag_ids: Sequence[str], *, timeout: float) -> Time
 def main(options: DemoOptions) -> int:
     """Run the demo; return 0 if every DAG run succeeded. Everything started is stopped on the way out."""
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="netapp-dataops-demo-"))
-    marker = f"demo-{os.getpid()}-{time.time_ns()}"
+    # Inherited when the caller tags its own processes (a test that checks none is left behind).
+    marker = os.environ.get(processes.MARKER) or f"demo-{os.getpid()}-{time.time_ns()}"
     simulators: subprocess.Popen[bytes] | None = None
     airflow: LocalAirflow | None = None
     began = time.monotonic()
@@ -180,12 +185,19 @@ def main(options: DemoOptions) -> int:
             say("")
             say(f"UI:    {airflow.api_url}  (user {airflow.username}, password {airflow.password})")
             say(f"Logs:  {deployment.logs}  (components: {deployment.component_logs})")
-            say(f"All done in {time.monotonic() - began:.0f} s." if not failed else f"Not successful: {failed}")
+            say(
+                f"All done in {time.monotonic() - began:.0f} s."
+                if not failed
+                else f"Not successful: {failed}"
+            )
             if options.keep:
                 say("Airflow and the simulators keep running (--keep). Ctrl-C stops everything.")
                 while True:
                     signal.pause()
             return 1 if failed else 0
+        except (AirflowStartError, AirflowApiError, RuntimeError) as exc:
+            say(f"The demo failed: {exc}")
+            return 1
         except Stopped:
             say("\nInterrupted.")
             return 130

@@ -27,8 +27,10 @@ class TaskKey:
 
     @classmethod
     def of(cls, instance: Mapping[str, Any]) -> TaskKey:
-        """The key of a task instance as the REST API renders it."""
-        return cls(instance["dag_id"], instance["dag_run_id"], instance["task_id"], instance.get("map_index", -1))
+        """Return the key of a task instance as the REST API renders it."""
+        return cls(
+            instance["dag_id"], instance["dag_run_id"], instance["task_id"], instance.get("map_index", -1)
+        )
 
     @property
     def label(self) -> str:

@@ -33,12 +33,14 @@ XCP_FILES = 40
 XCP_FILE_BYTES = 64 * 1024
 
 
-def seed_kubernetes(backend: KubernetesBackend, *, step_seconds: float) -> None:
+def seed_kubernetes(backend: KubernetesBackend, *, step_seconds: float, pod_seconds: float) -> None:
     """Bound dataset, model and "gold" PVCs on Trident's default class (the snapshot class is built in).
 
     :param step_seconds: how long each simulated controller step takes (snapshot ready, clone bound).
+    :param pod_seconds: how long a pod's container runs.
     """
     backend.timing.set_all(step_seconds)
+    backend.pods.defaults.update(duration_seconds=pod_seconds)
     backend.seed(
         *bound_claim(DATASET_PVC, NAMESPACE, size="10Gi", labels={"app": "training"}),
         *bound_claim(MODEL_PVC, NAMESPACE, size="2Gi", labels={"app": "training"}),
@@ -65,7 +67,7 @@ def seed_cloud_sync(backend: CloudSyncBackend, *, sync_seconds: float) -> None:
 
 
 def seed_xcp(host: SimulatedXcpHost, *, copy_seconds: float) -> Path:
-    """A source tree on the source export and an empty target export; return the source.
+    """Lay out a source tree on the source export and an empty target export; return the source.
 
     The copy speed is set so copying the tree takes about ``copy_seconds``.
     """

@@ -24,9 +24,15 @@ XCP_CONN_ID = "ssh_default"
 
 @dataclass(frozen=True)
 class Pace:
-    """How long the simulated operations take, in seconds: long enough to watch a task defer."""
+    """How long the simulated operations take, in seconds: long enough to watch a task defer.
 
-    kubernetes_step: float = 2.0
+    Also long enough for Airflow: a trigger that fires while the worker that deferred the task is
+    still exiting (seconds on a loaded machine) can make the scheduler fail the task ("finished
+    with state success, but the task instance's state attribute is queued").
+    """
+
+    kubernetes_step: float = 4.0
+    pod: float = 10.0
     snapmirror_transfer: float = 6.0
     cloud_sync: float = 6.0
     xcp_copy: float = 6.0
@@ -54,7 +60,9 @@ class SimulatorSuite:
     async def start(self) -> SimulatorSuite:
         """Seed every simulator and start serving (in the running loop)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        seed.seed_kubernetes(self.kubernetes.backend, step_seconds=self.pace.kubernetes_step)
+        seed.seed_kubernetes(
+            self.kubernetes.backend, step_seconds=self.pace.kubernetes_step, pod_seconds=self.pace.pod
+        )
         seed.seed_ontap(self.ontap.backend, transfer_seconds=self.pace.snapmirror_transfer)
         seed.seed_cloud_sync(self.cloud_sync.backend, sync_seconds=self.pace.cloud_sync)
         seed.seed_xcp(self.xcp, copy_seconds=self.pace.xcp_copy)

@@ -32,7 +32,15 @@ def serve_all(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]
     """Run ``serve all`` as a user would; yield it, its output up to the ready line, and its marker."""
     marker = f"serve-all-test-{os.getpid()}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "netapp_dataops_airflow.simulators", "serve", "all", "--directory", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "netapp_dataops_airflow.simulators",
+            "serve",
+            "all",
+            "--directory",
+            str(tmp_path),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
