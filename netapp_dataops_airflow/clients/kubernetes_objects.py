@@ -19,6 +19,8 @@ from netapp_dataops_airflow.exceptions import InvalidInputError
 DEFAULT_SNAPSHOT_CLASS_ANNOTATION = "snapshot.storage.kubernetes.io/is-default-class"
 DEFAULT_STORAGE_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 TRIDENT_CLONE_ANNOTATION = "trident.netapp.io/cloneFromPVC"
+#: On a VolumeSnapshot: the snapshots its data was produced from, ``namespace/name`` joined by commas.
+DERIVED_FROM_ANNOTATION = "dataops.netapp.io/derived-from"
 SNAPSHOT_API_GROUP = "snapshot.storage.k8s.io"
 
 #: The largest storage size Kubernetes can hold (a signed 64-bit number of bytes).
@@ -143,6 +145,7 @@ def snapshot_result(snapshot: JSON, content: JSON | None) -> dict[str, Any]:
         "restore_size": status.get("restoreSize"),
         "creation_time": status.get("creationTime"),
         "ready_to_use": status.get("readyToUse") is True,
+        "derived_from": parse_derived_from(dig(snapshot, "metadata", "annotations", DERIVED_FROM_ANNOTATION)),
     }
 
 
@@ -168,3 +171,60 @@ def claim_result(claim: JSON) -> dict[str, Any]:
         "source_name": source_name,
         "clone_method": method,
     }
+
+
+_DERIVED_FROM_FIX = (
+    "give a snapshot task's result (a dict with 'name' and 'namespace'), 'namespace/name', 'name' "
+    "(this snapshot's namespace), or a list of these"
+)
+
+
+def check_derived_from(value: Any, namespace: str) -> list[dict[str, str]]:
+    """Read the snapshots a snapshot's data was produced from; ``[]`` for ``None``.
+
+    Each entry becomes ``{"namespace": ..., "name": ...}``; a name without a namespace is in
+    ``namespace``. A clone's result (a PVC) is refused: lineage names snapshots, which stay put.
+    """
+    if value is None:
+        return []
+    entries = value if isinstance(value, (list, tuple)) else [value]
+    found: list[dict[str, str]] = []
+    for entry in entries:
+        reference = _snapshot_reference(entry, namespace)
+        if reference not in found:
+            found.append(reference)
+    return found
+
+
+def _snapshot_reference(entry: Any, namespace: str) -> dict[str, str]:
+    if isinstance(entry, dict):
+        if "source_kind" in entry or "name" not in entry:
+            what = "a clone's result (a PVC)" if "source_kind" in entry else "a dict without 'name'"
+            raise InvalidInputError(f"derived_from entry {entry!r} is {what}; {_DERIVED_FROM_FIX}")
+        name, where = entry["name"], entry.get("namespace") or namespace
+    elif isinstance(entry, str) and entry.count("/") <= 1:
+        where, _, name = entry.strip().rpartition("/")
+        where = where or namespace
+    else:
+        raise InvalidInputError(f"derived_from entry {entry!r} names no snapshot; {_DERIVED_FROM_FIX}")
+    try:
+        return {"namespace": check_namespace(where), "name": check_name(name, "derived_from name")}
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"derived_from entry {entry!r}: {exc}") from None
+
+
+def format_derived_from(references: list[dict[str, str]]) -> str:
+    """Return the annotation's value: ``namespace/name`` joined by commas (names hold neither)."""
+    return ",".join(f"{reference['namespace']}/{reference['name']}" for reference in references)
+
+
+def parse_derived_from(annotation: Any) -> list[dict[str, str]]:
+    """Read the annotation back; anything unreadable (edited by hand) is left out."""
+    if not isinstance(annotation, str):
+        return []
+    found = []
+    for item in annotation.split(","):
+        namespace, _, name = item.strip().partition("/")
+        if namespace and name and _DNS_LABEL.fullmatch(namespace) and _DNS_SUBDOMAIN.fullmatch(name):
+            found.append({"namespace": namespace, "name": name})
+    return found

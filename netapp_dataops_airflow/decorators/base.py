@@ -10,11 +10,11 @@ Which keys a returned dict may hold is read from the operator's signature, as tr
 from the trigger's (:meth:`~netapp_dataops_airflow.triggers.base.NetAppTrigger.serialize`): every
 parameter of the concrete operator and its bases up to, not including, ``BaseOperator`` (so
 ``labels``, ``namespace``, ``deadline`` and ``failure_grace_period`` too), except those the resumed
-task reads again: ``cancel_on_kill`` and the connection ids (``*_conn_id``). ``execute_complete``
-and the deadline cleanup run on a fresh copy of the task without the function's answer, so a
-returned connection id would have the transfer followed on one cluster and aborted on another.
-Those stay decorator arguments. ``BaseOperator``'s own parameters (``retries``, ``pool``, ...) are
-task settings, never a spec.
+task reads again: ``cancel_on_kill``, ``asset_events`` and the connection ids (``*_conn_id``).
+``execute_complete`` and the deadline cleanup run on a fresh copy of the task without the
+function's answer, so a returned connection id would have the transfer followed on one cluster
+and aborted on another. Those stay decorator arguments. ``BaseOperator``'s own parameters
+(``retries``, ``pool``, ...) are task settings, never a spec.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from netapp_dataops_airflow.exceptions import InvalidInputError
 
 # Read again when the task resumes (execute_complete, the deadline cleanup), where the function's
 # answer is gone: a spec must not set them. Connection ids (*_conn_id) are excluded by their suffix.
-_READ_ON_RESUME = frozenset({"cancel_on_kill"})
+_READ_ON_RESUME = frozenset({"cancel_on_kill", "asset_events"})
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 

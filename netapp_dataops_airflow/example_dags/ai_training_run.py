@@ -6,7 +6,9 @@ by ``@task.netapp_snapshot`` instead of a pod that installs the toolkit. Every t
 waits (for a pod, for a snapshot), so the run holds no worker slot.
 
 The snapshots make the run traceable: the dataset snapshot is what the model was trained on, the
-model snapshot is the model it produced, and it records the dataset snapshot it came from.
+model snapshot is the model it produced, and it names the dataset snapshot it came from
+(``derived_from``). Both record Airflow asset events for their PVCs, so the assets view shows
+which runs produced which dataset and model.
 
 Connection: ``kubernetes_conn_id`` (default ``kubernetes_default``), the cncf provider's
 ``kubernetes`` connection, used by the pods and the snapshots alike.
@@ -112,8 +114,9 @@ def ai_training_run() -> None:
         kubernetes_conn_id="{{ params.kubernetes_conn_id }}", namespace="{{ params.namespace }}"
     )
     def model_snapshot(dataset: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        # The model's snapshot names the dataset snapshot it was trained on.
-        return {"pvc": params["model_pvc"], "labels": {"dataset-snapshot": dataset["name"]}}
+        # derived_from: the model snapshot records (on the VolumeSnapshot, in its result and in its
+        # asset event) the dataset snapshot the model was trained on.
+        return {"pvc": params["model_pvc"], "derived_from": dataset}
 
     dataset = dataset_snapshot()
     model = model_snapshot(dataset)

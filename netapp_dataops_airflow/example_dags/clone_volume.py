@@ -32,10 +32,12 @@ from airflow.sdk import Param, dag, task
         "source_pvc": Param(
             "gold-datavol", type="string", description="The PVC to clone when clone_from is 'pvc'."
         ),
+        # No fixed default name: each run makes its own clone. Under a fixed name, a later run would
+        # find the first run's clone and adopt it instead of cloning afresh.
         "new_pvc": Param(
-            "datavol-clone-2",
-            type=["null", "string"],
-            description="Name of the new PVC; empty: a name derived from the source and this run.",
+            "",
+            type="string",
+            description="Name of the new PVC; empty: <source>-clone-<hash of this run>.",
         ),
         "clone_method": Param(
             "csi",

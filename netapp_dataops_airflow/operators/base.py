@@ -13,18 +13,22 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import AssetAlias, BaseOperator, Context
 
-from netapp_dataops_airflow.clients._values import number
+from netapp_dataops_airflow.clients._values import flag, number
 from netapp_dataops_airflow.exceptions import (
     DeadlineExceededError,
     InvalidInputError,
     NetAppDataOpsError,
     OperationFailedError,
 )
+from netapp_dataops_airflow.operators import lineage
 from netapp_dataops_airflow.triggers.base import NetAppTrigger, deadline_after
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 
 class NetAppOperator(BaseOperator):
@@ -36,6 +40,12 @@ class NetAppOperator(BaseOperator):
     :param cancel_on_kill: cancel the operation (delete what this task created, abort the transfer)
         when the task is marked failed while it waits, or when the deadline passes; a finished
         result (a ready snapshot, a succeeded transfer) is never destroyed.
+    :param asset_events: when the operation succeeds, add an Airflow asset event for each dataset
+        whose data it changed (the PVC snapshotted or cloned, the SnapMirror destination, the Cloud
+        Sync target, the XCP copy's target), with the task's result as the event's ``extra``, to
+        every ``AssetAlias`` among the task's ``outlets``. Without ``outlets`` the task gets one
+        alias, ``netapp-dataops:<dag_id>.<task_id>``. ``False``: no events and no default alias.
+        docs/lineage.md names the assets' URIs.
     """
 
     ui_color = "#0067c5"  # NetApp blue
@@ -45,11 +55,19 @@ class NetAppOperator(BaseOperator):
         *,
         deadline: datetime.timedelta | float | None = None,
         cancel_on_kill: bool = True,
+        asset_events: bool = True,
         **kwargs: Any,
     ) -> None:
+        # Empty counts as none: a mapped task is built from partial kwargs that hold outlets=[].
+        outlets_given = bool(kwargs.get("outlets"))
         super().__init__(**kwargs)
         self.deadline = deadline
         self.cancel_on_kill = cancel_on_kill
+        self.asset_events = flag(asset_events, "asset_events", default=True)
+        if self.asset_events and not outlets_given:
+            dag_id = self.dag.dag_id if self.has_dag() else None  # type: ignore[no-untyped-call]
+            self.outlets = [AssetAlias(name=lineage.alias_name(dag_id, self.task_id))]
+        self._lineage: lineage.Lineage | None = None
 
     def absolute_deadline(self) -> float | None:
         """Return this try's deadline as a POSIX timestamp (``None``: no limit)."""
@@ -110,6 +128,30 @@ class NetAppOperator(BaseOperator):
             raise DeadlineExceededError(message)
         self.log.info("%s; it finished before it could be cancelled: keeping its result", message)
         return result
+
+    def lineage_of(self, result: Mapping[str, Any]) -> lineage.Lineage | None:
+        """Say what the finished operation read and wrote (``None``: nothing to tell)."""
+        return None
+
+    def report(self, context: Context, result: Any) -> Any:
+        """Record a succeeded operation's lineage (asset events now, OpenLineage when asked); return it.
+
+        Lineage never fails a task whose operation succeeded: a problem is logged as a warning.
+        """
+        if not isinstance(result, Mapping):
+            return result
+        try:
+            self._lineage = self.lineage_of(result)
+            if self._lineage is not None and self.asset_events:
+                added = lineage.emit_asset_events(self.outlets, context, self._lineage)
+                self.log.debug("Recorded %d asset events", added)
+        except Exception as exc:  # lineage is a side note to the result, never its failure
+            self.log.warning("Could not record the lineage of %s: %s", self.task_id, exc)
+        return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
+        """Tell the OpenLineage provider what the task read and wrote, and the operation's facts."""
+        return lineage.operator_lineage(self._lineage)
 
     def on_deadline(self, context: Context, event: Mapping[str, Any]) -> Any:
         """Cancel the operation the deadline cut short, unless it finished in the meantime.

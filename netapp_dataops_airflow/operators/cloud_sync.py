@@ -51,6 +51,7 @@ from netapp_dataops_airflow.exceptions import (
     SyncInProgressError,
 )
 from netapp_dataops_airflow.hooks.cloud_sync import CloudSyncConnection, CloudSyncHook
+from netapp_dataops_airflow.operators import lineage
 from netapp_dataops_airflow.operators.base import NetAppOperator
 from netapp_dataops_airflow.triggers.cloud_sync import (
     DEFAULT_POLL_INTERVAL,
@@ -295,7 +296,18 @@ class CloudSyncOperator(NetAppOperator):
                 self._mark_completed(context)
             raise
         self._mark_completed(context)
-        return {**(result or {}), "adopted": bool(stored is not None and stored.adopted)}
+        return self.report(
+            context, {**(result or {}), "adopted": bool(stored is not None and stored.adopted)}
+        )
+
+    def lineage_of(self, result: Mapping[str, Any]) -> lineage.Lineage | None:
+        """Read the relationship's source, write its target (``nfs://host/path``, ``s3://bucket/prefix``)."""
+        source, target = (
+            lineage.endpoint_dataset(**(result.get(side) or {})) for side in ("source", "target")
+        )
+        if target is None:
+            return None
+        return lineage.Lineage("cloud_sync", [source] if source else [], [target], [target], result)
 
     def on_deadline(self, context: Context, event: Mapping[str, Any]) -> Any:
         """Abort the sync this task started, unless it ended; a DONE by then is the result."""

@@ -30,20 +30,24 @@ from netapp_dataops_airflow.clients.kubernetes import (
     shared_client,
 )
 from netapp_dataops_airflow.clients.kubernetes_objects import (
+    DERIVED_FROM_ANNOTATION,
     SNAPSHOT_API_GROUP,
     TRIDENT_CLONE_ANNOTATION,
+    check_derived_from,
     check_labels,
     check_name,
     check_namespace,
     check_size,
     claim_result,
     dig,
+    format_derived_from,
     parse_quantity,
     snapshot_result,
 )
 from netapp_dataops_airflow.exceptions import ApiError, InvalidInputError
 from netapp_dataops_airflow.hooks.kubernetes import K8sHook
 from netapp_dataops_airflow.operators import kubernetes_sources as sources
+from netapp_dataops_airflow.operators import lineage
 from netapp_dataops_airflow.operators.base import NetAppOperator
 from netapp_dataops_airflow.triggers.kubernetes import (
     KubernetesObjectTrigger,
@@ -167,8 +171,17 @@ class KubernetesObjectOperator(NetAppOperator):
         )  # fmt: skip
         if started.result is not None:
             self.log.info("%s %s/%s is already ready", self.resource.kind, namespace, name)
-            return started.result
+            return self.report(context, started.result)
         self.defer_to(self._trigger(name, namespace, uid, started.created_by_task, deadline, grace))
+
+    def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
+        """Return the object's result (recording its lineage), or raise the error the event reports."""
+        return self.report(context, super().execute_complete(context, event))
+
+    def cluster_namespace(self) -> str:
+        """Name the connection's cluster for lineage: ``kubernetes://<API server host:port>``."""
+        config = K8sHook(self.kubernetes_conn_id).get_connection_settings().cluster_config()
+        return lineage.kubernetes_namespace(None if config.in_cluster else config.identity[0])
 
     def _trigger(
         self, name: str, namespace: str, uid: str, created: bool, deadline: float | None, grace: float
@@ -272,12 +285,18 @@ class VolumeSnapshotOperator(KubernetesObjectOperator):
     """Take a CSI VolumeSnapshot of a PVC and wait until it is ready to use.
 
     The task's XCom describes the snapshot: name, namespace, uid, source PVC, VolumeSnapshotClass,
-    VolumeSnapshotContent, snapshot handle, restore size, creation time and ready flag.
+    VolumeSnapshotContent, snapshot handle, restore size, creation time, ready flag and
+    ``derived_from`` (as recorded on the snapshot).
 
     :param pvc: the PersistentVolumeClaim to snapshot (templated); it must be Bound.
     :param snapshot: the VolumeSnapshot's name (templated); default: derived from the PVC and the
         task instance, so a retry finds the same snapshot.
     :param volume_snapshot_class: default: the cluster's default class for the volume's CSI driver.
+    :param derived_from: the snapshot(s) this snapshot's data was produced from, e.g. the dataset
+        snapshot a model was trained on (templated): a snapshot task's result (its XComArg), a
+        ``"namespace/name"`` or ``"name"`` (this namespace), or a list of these. Recorded on the
+        VolumeSnapshot as the annotation ``dataops.netapp.io/derived-from`` and returned as
+        ``derived_from``: a list of ``{"namespace", "name"}``. The snapshots named are not read.
 
     See :class:`KubernetesObjectOperator` and
     :class:`~netapp_dataops_airflow.operators.base.NetAppOperator` for the other parameters.
@@ -288,6 +307,7 @@ class VolumeSnapshotOperator(KubernetesObjectOperator):
         "pvc",
         "snapshot",
         "volume_snapshot_class",
+        "derived_from",
     )
     resource = VOLUME_SNAPSHOTS
     trigger_class = VolumeSnapshotReadyTrigger
@@ -298,20 +318,23 @@ class VolumeSnapshotOperator(KubernetesObjectOperator):
         pvc: str | None = None,
         snapshot: str | None = None,
         volume_snapshot_class: str | None = None,
+        derived_from: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.pvc = pvc
         self.snapshot = snapshot
         self.volume_snapshot_class = volume_snapshot_class
+        self.derived_from = derived_from
 
     def validate(self) -> None:
-        """Check the names."""
+        """Check the names and ``derived_from``."""
         check_name(self.pvc, "pvc")
         if self.snapshot is not None:
             check_name(self.snapshot, "snapshot")
         if self.volume_snapshot_class is not None:
             check_name(self.volume_snapshot_class, "volume_snapshot_class")
+        check_derived_from(self.derived_from, "default")  # the real namespace is known in build()
 
     def object_name(self, identity: str) -> str:
         """Return the given snapshot name, or ``<pvc>-<hash of the task instance>``."""
@@ -322,10 +345,14 @@ class VolumeSnapshotOperator(KubernetesObjectOperator):
         claim = await sources.bound_claim(client, namespace, str(self.pvc))
         driver = await sources.csi_driver(client, claim)
         snapshot_class = await sources.snapshot_class_for(client, driver, self.volume_snapshot_class)
+        metadata: JSON = {"name": name, "namespace": namespace}
+        derived_from = check_derived_from(self.derived_from, namespace)
+        if derived_from:
+            metadata["annotations"] = {DERIVED_FROM_ANNOTATION: format_derived_from(derived_from)}
         return {
             "apiVersion": VOLUME_SNAPSHOTS.api_version,
             "kind": VOLUME_SNAPSHOTS.kind,
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": metadata,
             "spec": {
                 "volumeSnapshotClassName": snapshot_class,
                 "source": {"persistentVolumeClaimName": self.pvc},
@@ -333,8 +360,14 @@ class VolumeSnapshotOperator(KubernetesObjectOperator):
         }
 
     def differences(self, existing: JSON, wanted: JSON) -> list[str]:
-        """Compare the source PVC and the class."""
-        return _differences(existing, wanted, ("spec", "source"), ("spec", "volumeSnapshotClassName"))
+        """Compare the source PVC, the class and what the data was derived from."""
+        return _differences(
+            existing,
+            wanted,
+            ("spec", "source"),
+            ("spec", "volumeSnapshotClassName"),
+            ("metadata", "annotations", DERIVED_FROM_ANNOTATION),
+        )
 
     async def finished(self, client: KubernetesClient, obj: JSON) -> dict[str, Any] | None:
         """Return the result if the snapshot is ready (Trident snapshots often are at once)."""
@@ -343,6 +376,19 @@ class VolumeSnapshotOperator(KubernetesObjectOperator):
         content_name = dig(obj, "status", "boundVolumeSnapshotContentName")
         content = await client.get(VOLUME_SNAPSHOT_CONTENTS, content_name) if content_name else None
         return snapshot_result(obj, content)
+
+    def lineage_of(self, result: Mapping[str, Any]) -> lineage.Lineage:
+        """Read the PVC and the ``derived_from`` snapshots; write the snapshot (event: on the PVC)."""
+        cluster, namespace = self.cluster_namespace(), str(result["namespace"])
+        claim = lineage.kubernetes_dataset(
+            cluster, namespace, "persistentvolumeclaims", str(result["source_pvc"])
+        )
+        origins = [
+            lineage.kubernetes_dataset(cluster, ref["namespace"], "volumesnapshots", ref["name"])
+            for ref in result.get("derived_from") or []
+        ]
+        snapshot = lineage.kubernetes_dataset(cluster, namespace, "volumesnapshots", str(result["name"]))
+        return lineage.Lineage("volume_snapshot", [claim, *origins], [snapshot], [claim], result)
 
 
 class CloneVolumeOperator(KubernetesObjectOperator):
@@ -512,6 +558,16 @@ class CloneVolumeOperator(KubernetesObjectOperator):
     async def finished(self, client: KubernetesClient, obj: JSON) -> dict[str, Any] | None:
         """Return the result if the claim is already Bound."""
         return claim_result(obj) if dig(obj, "status", "phase") == "Bound" else None
+
+    def lineage_of(self, result: Mapping[str, Any]) -> lineage.Lineage:
+        """Read the source PVC or VolumeSnapshot; write the new PVC."""
+        cluster, namespace = self.cluster_namespace(), str(result["namespace"])
+        plural = (
+            "volumesnapshots" if result.get("source_kind") == "VolumeSnapshot" else "persistentvolumeclaims"
+        )
+        source = lineage.kubernetes_dataset(cluster, namespace, plural, str(result["source_name"]))
+        claim = lineage.kubernetes_dataset(cluster, namespace, "persistentvolumeclaims", str(result["name"]))
+        return lineage.Lineage("volume_clone", [source], [claim], [claim], result)
 
 
 def _differences(existing: JSON, wanted: JSON, *paths: tuple[str, ...]) -> list[str]:

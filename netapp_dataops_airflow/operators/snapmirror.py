@@ -49,6 +49,7 @@ from netapp_dataops_airflow.exceptions import (
     TransferInProgressError,
 )
 from netapp_dataops_airflow.hooks.ontap import OntapConnection, OntapHook
+from netapp_dataops_airflow.operators import lineage
 from netapp_dataops_airflow.operators.base import NetAppOperator
 from netapp_dataops_airflow.triggers.snapmirror import DEFAULT_POLL_INTERVAL, SnapMirrorTransferTrigger
 
@@ -405,7 +406,11 @@ class SnapMirrorUpdateOperator(NetAppOperator):
                 f"{transfer.state}: {failure_reason(relationship, transfer)}"
             )
         self.log.info("SnapMirror transfer %s is already over: %s", started.transfer_uuid, transfer.state)
-        return {**transfer_result(relationship, transfer, started.transfer_uuid), "adopted": started.adopted}
+        result = {
+            **transfer_result(relationship, transfer, started.transfer_uuid),
+            "adopted": started.adopted,
+        }
+        return self.report(context, result)
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
         """Return the transfer's result (with ``adopted``) or raise.
@@ -424,7 +429,17 @@ class SnapMirrorUpdateOperator(NetAppOperator):
             raise
         self._mark_completed(context, transfer_uuid)
         adopted = stored is not None and stored.transfer_uuid == transfer_uuid and stored.adopted
-        return {**(result or {}), "adopted": adopted}
+        return self.report(context, {**(result or {}), "adopted": adopted})
+
+    def lineage_of(self, result: Mapping[str, Any]) -> lineage.Lineage | None:
+        """Read the source volume, write the destination (both named as the destination cluster sees them)."""
+        host = OntapHook(self.ontap_conn_id).get_connection_settings().host
+        source = lineage.ontap_dataset(host, result.get("source_path"))
+        destination = lineage.ontap_dataset(host, result.get("destination_path"))
+        if destination is None:
+            return None
+        inputs = [source] if source is not None else []
+        return lineage.Lineage("snapmirror_update", inputs, [destination], [destination], result)
 
     def on_deadline(self, context: Context, event: Mapping[str, Any]) -> Any:
         """Abort the transfer this task started, then read it: a success by then is the result.

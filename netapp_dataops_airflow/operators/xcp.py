@@ -56,6 +56,7 @@ from netapp_dataops_airflow.exceptions import (
     OperationFailedError,
 )
 from netapp_dataops_airflow.hooks.xcp import XcpHook
+from netapp_dataops_airflow.operators import lineage
 from netapp_dataops_airflow.operators.base import NetAppOperator
 from netapp_dataops_airflow.triggers.xcp import DEFAULT_POLL_INTERVAL, XcpRunTrigger, outcome, run_result
 
@@ -257,7 +258,23 @@ class XcpOperator(NetAppOperator):
             raise
         if isinstance(event, Mapping) and event.get("status") == "success":
             self._mark_completed(context)
-        return result
+        return self.report(context, result)
+
+    def lineage_of(self, result: Mapping[str, Any]) -> lineage.Lineage | None:
+        """Say that a copy reads its source and writes its target, and that a verify reads both.
+
+        ``sync`` and ``resume`` name only the index (XCP keeps the paths in its catalog), so they
+        tell nothing.
+        """
+        argv = [str(word) for word in result.get("argv") or []]
+        if not argv or argv[0] not in ("copy", "verify") or len(argv) < 3:
+            return None
+        source, target = lineage.nfs_dataset(argv[-2]), lineage.nfs_dataset(argv[-1])
+        if source is None or target is None:
+            return None
+        if argv[0] == "verify":
+            return lineage.Lineage("xcp_verify", [source, target], [], [], result)
+        return lineage.Lineage("xcp_copy", [source], [target], [target], result)
 
     def on_deadline(self, context: Context, event: Mapping[str, Any]) -> Any:
         """Stop the run (TERM, then KILL), then read it: a run that passed meanwhile is the result."""

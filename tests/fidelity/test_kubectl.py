@@ -511,3 +511,35 @@ def test_kubectl_1_20_round_trip(kubectl_1_20: Kubectl) -> None:
         "pvc",
         "fid-old",
     )
+
+
+def test_pods_run_get_logs_and_delete(kubectl: Kubectl) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "fid-pod",
+            "annotations": {
+                "sim.netapp-dataops-airflow.io/output": "step one\nstep two",
+                "sim.netapp-dataops-airflow.io/duration-seconds": "0.5",
+            },
+        },
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "base", "image": "alpine:3.20"}]},
+    }
+    says(kubectl, "pod/fid-pod created", "create", "-f", str(kubectl.manifest(pod)))
+    says(
+        kubectl,
+        "pod/fid-pod condition met",
+        "wait",
+        "--for=jsonpath={.status.phase}=Succeeded",
+        "pod/fid-pod",
+        TIMEOUT,
+    )
+    row = kubectl("get", "pods", "fid-pod", "--no-headers", "-o", "wide").stdout.split()
+    assert row[:3] == ["fid-pod", "0/1", "Completed"]
+    assert "sim-node-1" in row
+    says(kubectl, "step one\nstep two", "logs", "fid-pod")
+    stamped = kubectl("logs", "fid-pod", "--timestamps", "--tail=1").stdout.strip()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z step two", stamped)
+    says(kubectl, 'pod "fid-pod" deleted', "delete", "pod", "fid-pod")
+    fails_with(kubectl, 'Error from server (NotFound): pods "fid-pod" not found', "get", "pod", "fid-pod")

@@ -8,6 +8,7 @@ bearer token against the simulated apiserver and kubelet.
 from __future__ import annotations
 
 import datetime
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.sdk import DAG
 
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, kinds
-from netapp_dataops_airflow.simulators.kubernetes.workloads import DURATION, EXIT_CODE, OUTPUT
+from netapp_dataops_airflow.simulators.kubernetes.workloads import DURATION, EXIT_CODE, OUTPUT, XCOM
 from netapp_dataops_airflow.testing import DagRunResult, run_dag
 from tests.helpers.connections import kubernetes_fields
 
@@ -105,6 +106,22 @@ def test_failing_pod_fails_the_task_with_its_exit_code(
     assert kept["metadata"]["labels"]["already_checked"] == "True"
 
 
+def test_deferrable_logging_interval_reads_the_log_from_the_trigger(cluster: KubernetesSimulator) -> None:
+    # Five lines over 2.5 s; every second the trigger hands the lines so far to the task and waits again.
+    result = run_pod(
+        "kpo_interval",
+        deferrable=True,
+        annotations={OUTPUT: "\n".join(f"batch {i}" for i in range(5)), DURATION: "2.5"},
+        logging_interval=1,
+        on_finish_action="delete_pod",
+    )
+    assert result.state == "success", result.log_text
+    logged = container_log(result)
+    for i in range(5):
+        assert f"batch {i}" in logged
+    assert pods(cluster) == {}
+
+
 def test_kept_pod_reports_its_run(cluster: KubernetesSimulator) -> None:
     result = run_pod("kpo_keep", deferrable=True, annotations={}, on_finish_action="keep_pod")
     assert result.state == "success", result.log_text
@@ -113,3 +130,30 @@ def test_kept_pod_reports_its_run(cluster: KubernetesSimulator) -> None:
     assert pod["status"]["phase"] == "Succeeded"
     assert pod["spec"]["nodeName"] == "sim-node-1"
     assert pod["metadata"]["labels"]["kubernetes_pod_operator"] == "True"
+
+
+# websocket-client never shuts a socket down once the server has closed the exec (its close() returns
+# early when the peer's close frame was already answered), so the operator's exec leaves one socket to
+# the garbage collector, as it does against a real apiserver.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <ssl.SSLSocket:pytest.PytestUnraisableExceptionWarning"
+)
+@pytest.mark.filterwarnings("ignore:unclosed <ssl.SSLSocket:ResourceWarning")
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "sync"])
+def test_do_xcom_push_reads_the_sidecar_over_exec(cluster: KubernetesSimulator, deferrable: bool) -> None:
+    dag_id = f"kpo_xcom_{'deferrable' if deferrable else 'sync'}"
+    result = run_pod(
+        dag_id,
+        deferrable=deferrable,
+        annotations={XCOM: '{"accuracy": 0.97, "rows": 1200}'},
+        do_xcom_push=True,
+        on_finish_action="keep_pod",
+    )
+    gc.collect()  # collect the exec's socket while the filters above apply
+    assert result.state == "success", result.log_text
+    assert result.xcom("pod") == {"accuracy": 0.97, "rows": 1200}
+    pod = pods(cluster)[dag_id.replace("_", "-")]
+    # The exec's kill stopped the sidecar (it traps SIGINT and exits 0), so the pod succeeded.
+    assert pod["status"]["phase"] == "Succeeded"
+    states = {s["name"]: s["state"] for s in pod["status"]["containerStatuses"]}
+    assert states["airflow-xcom-sidecar"]["terminated"]["exitCode"] == 0

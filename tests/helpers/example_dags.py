@@ -15,3 +15,17 @@ def polling_every_second(dag: DAG) -> DAG:
         if hasattr(task, "poll_interval"):
             task.poll_interval = 1
     return dag
+
+
+def keeping_pods(dag: DAG) -> DAG:
+    """Return ``dag`` with its ``KubernetesPodOperator`` tasks keeping their pods, for a test to read them.
+
+    The examples delete each pod when it ends, as they should; a test asserting what the pods were
+    given (image, command, resources, volumes) needs them afterwards.
+    """
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator, OnFinishAction
+
+    for task in dag.tasks:
+        if isinstance(task, KubernetesPodOperator):
+            task.on_finish_action = OnFinishAction.KEEP_POD
+    return dag

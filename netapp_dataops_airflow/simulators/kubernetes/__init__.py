@@ -1,7 +1,8 @@
 """Kubernetes API-server simulator with the CSI snapshot controller and NetApp Trident behind it.
 
+A one-node scheduler and kubelet run pods with simulated containers (see :mod:`.workloads`).
 Start one with :class:`KubernetesSimulator`; drive it with ``sim.backend`` (reset, seed, timing,
-faults) or the HTTP control API under ``/_simulator/``.
+faults, ``pods.defaults``) or the HTTP control API under ``/_simulator/``.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from .errors import ApiError
 from .kubelet import reconcile_pods
 from .meta import JSON
 from .models import KubernetesBackend
+from .pod_exec import add_exec_route
 from .pod_logs import add_log_route
 from .provisioner import reconcile_claims, reconcile_volumes
 from .scheduler import reconcile_scheduling
@@ -54,6 +55,7 @@ def make_app(backend: KubernetesBackend, *, token: str | None = None) -> web.App
     app.router.add_get("/openapi/v2", _openapi_v2)
     add_control_routes(app.router, backend)
     add_log_route(app.router, backend)
+    add_exec_route(app.router, backend)
     app.router.add_route("*", "/{tail:.*}", _resource)
     app.on_startup.append(_start_controllers)
     app.on_cleanup.append(_stop_controllers)

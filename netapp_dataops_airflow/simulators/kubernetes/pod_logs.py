@@ -74,7 +74,7 @@ def _since(query: dict[str, str]) -> float | None:
 
 def _pick_container(pod: JSON, wanted: str | None) -> str:
     name = metadata(pod)["name"]
-    names = [c["name"] for c in dig(pod, "spec", "containers") or []]
+    names = [str(c["name"]) for c in dig(pod, "spec", "containers") or []]
     inits = [c["name"] for c in dig(pod, "spec", "initContainers") or []]
     if not wanted:
         if len(names) == 1:

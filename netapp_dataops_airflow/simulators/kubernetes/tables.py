@@ -54,6 +54,32 @@ def _claim(obj: JSON) -> str:
     return f"{ref.get('namespace')}/{ref.get('name')}" if ref else ""
 
 
+def _pod_ready(obj: JSON) -> str:
+    statuses = dig(obj, "status", "containerStatuses") or []
+    ready = sum(1 for status in statuses if status.get("ready"))
+    return f"{ready}/{len(dig(obj, 'spec', 'containers') or [])}"
+
+
+def _pod_status(obj: JSON) -> str:
+    """Derive the STATUS column as kubectl's pod printer does: a container's reason beats the phase."""
+    if metadata(obj).get("deletionTimestamp"):
+        return "Terminating"
+    reason = str(dig(obj, "status", "reason") or dig(obj, "status", "phase") or "")
+    running = False
+    for status in reversed(dig(obj, "status", "containerStatuses") or []):
+        state = status.get("state") or {}
+        if (state.get("waiting") or {}).get("reason"):
+            reason = state["waiting"]["reason"]
+        elif "terminated" in state:
+            terminated = state["terminated"]
+            reason = terminated.get("reason") or f"ExitCode:{terminated.get('exitCode')}"
+        elif "running" in state and status.get("ready"):
+            running = True
+    if reason == "Completed" and running:
+        reason = "Running"
+    return reason
+
+
 def _annotation_class(obj: JSON) -> str:
     is_default = (metadata(obj).get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class")
     return f"{_name(obj)} (default)" if is_default == "true" else _name(obj)
@@ -136,10 +162,12 @@ _COLUMNS: dict[Kind, list[tuple[str, str, Cell, int]]] = {
     ],
     kinds.NAMESPACES: [("Status", "string", _text("status", "phase"), 0), ("Age", "string", age, 0)],
     kinds.PODS: [
-        ("Ready", "string", lambda o: f"0/{len(dig(o, 'spec', 'containers') or [])}", 0),
-        ("Status", "string", _text("status", "phase"), 0),
+        ("Ready", "string", _pod_ready, 0),
+        ("Status", "string", _pod_status, 0),
         ("Restarts", "string", lambda o: "0", 0),
         ("Age", "string", age, 0),
+        ("IP", "string", lambda o: dig(o, "status", "podIP") or "<none>", 1),
+        ("Node", "string", lambda o: dig(o, "spec", "nodeName") or "<none>", 1),
     ],
     kinds.EVENTS: [
         (

@@ -43,7 +43,7 @@ def test_the_defaults_sync_the_relationship_once(
     )
     assert len(syncs_requested(service, DEFAULT_RELATIONSHIP)) == 1
     assert f"Cloud Sync {DEFAULT_RELATIONSHIP}: 42 files" in capsys.readouterr().out
-    assert service.refresh_token not in result.log_text + result.trigger_kwargs["sync"]
+    assert service.refresh_token not in result.log_text + result.trigger_kwargs.get("sync", "")
 
 
 def test_failed_files_only_warn_when_the_param_says_so(service: CloudSyncSimulator) -> None:

@@ -46,7 +46,7 @@ def test_the_relationship_and_the_connection_are_params(
     mirrored: OntapSimulator, airflow_connection: Callable[..., str]
 ) -> None:
     other = mirrored.backend.add_relationship("svm_src:models", "svm_dr:models_dst", size_bytes=1 << 20)
-    airflow_connection("ontap_dr", **ontap_fields(mirrored))
+    airflow_connection("ontap_dr", **ontap_fields(mirrored))  # the only connection: no ontap_default
 
     result = run_dag(
         polling_every_second(replicate_data_snapmirror()),
@@ -56,4 +56,3 @@ def test_the_relationship_and_the_connection_are_params(
     assert result.state == "success", result.log_text
     assert result.xcom("sync")["destination_path"] == "svm_dr:models_dst"
     assert [t.uuid for t in other.transfers.values()] == [result.xcom("sync")["transfer_uuid"]]
-    assert '"ontap_conn_id": "ontap_dr"' in result.trigger_kwargs["sync"]

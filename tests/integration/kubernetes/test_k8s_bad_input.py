@@ -298,6 +298,34 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
         "connection 'ontap_dr' is of type 'netapp_ontap', but kubernetes_conn_id needs a 'kubernetes' "
         "connection",
     ),
+    # derived_from: what the snapshot's data came from, checked before anything is created.
+    (
+        "derived-from-clone-result",
+        lambda: VolumeSnapshotOperator(
+            task_id="t", pvc="data", derived_from={"name": "ws", "source_kind": "VolumeSnapshot"}
+        ),
+        "derived_from entry {'name': 'ws', 'source_kind': 'VolumeSnapshot'} is a clone's result (a PVC)",
+    ),
+    (
+        "derived-from-dict-without-name",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", derived_from=[{"namespace": "ml"}]),
+        "derived_from entry {'namespace': 'ml'} is a dict without 'name'; give a snapshot task's result",
+    ),
+    (
+        "derived-from-bad-name",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", derived_from="ml/Dataset_Snap"),
+        "derived_from entry 'ml/Dataset_Snap': derived_from name 'Dataset_Snap' is not a valid",
+    ),
+    (
+        "derived-from-too-many-slashes",
+        lambda: VolumeSnapshotOperator(task_id="t", pvc="data", derived_from="a/b/c"),
+        "derived_from entry 'a/b/c' names no snapshot; give a snapshot task's result",
+    ),
+    (
+        "derived-from-number",
+        lambda: snapshot_task(lambda: {"pvc": "data", "derived_from": 7}, task_id="t")(),
+        "derived_from entry 7 names no snapshot",
+    ),
 ]
 WRITES = ("create", "update", "patch", "delete", "deletecollection")
 

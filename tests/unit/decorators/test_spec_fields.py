@@ -43,6 +43,7 @@ def test_a_new_operator_parameter_is_a_spec_key_at_once() -> None:
                 "pvc",
                 "snapshot",
                 "volume_snapshot_class",
+                "derived_from",
                 "namespace",
                 "labels",
                 "failure_grace_period",

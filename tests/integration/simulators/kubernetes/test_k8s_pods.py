@@ -275,6 +275,14 @@ async def test_delete_waits_for_the_grace_period_then_kills(
     assert marked["metadata"]["deletionGracePeriodSeconds"] == 1
     assert marked["metadata"]["deletionTimestamp"]
     assert (await http.get(f"{PODS}/stubborn")).status == 200  # still stopping
+    # A write while it stops (the operator labels pods it has dealt with) does not remove it early.
+    patched = await http.patch(
+        f"{PODS}/stubborn",
+        data=json.dumps({"metadata": {"labels": {"already_checked": "True"}}}),
+        headers={"Content-Type": "application/strategic-merge-patch+json"},
+    )
+    assert patched.status == 200
+    assert (await http.get(f"{PODS}/stubborn")).status == 200
     seen: list[JSON] = []
     while not seen or seen[-1]["type"] != "DELETED":
         seen.append(json.loads(await asyncio.wait_for(watch.content.readline(), 10)))
