@@ -9,6 +9,9 @@
     nox -s fidelity     real third-party clients (kubectl, kubernetes, kubernetes_asyncio,
                         netapp-ontap, netapp-dataops-k8s, netapp-dataops-traditional)
                         against the simulators
+    nox -s e2e          a real Airflow deployment as processes (PostgreSQL, Redis, CeleryExecutor
+                        with one worker slot, two triggerers, the simulators): every example DAG,
+                        user actions and kills through the REST API; ``-- --kills N`` (default 10)
     nox -s demo         the example DAGs on a real local Airflow (scheduler, DAG processor, triggerer,
                         API server) against the simulators; ``-- --keep`` leaves it running
     nox -s demo_test    the demo's end-to-end test (several minutes: not in ``tests``)
@@ -149,6 +152,19 @@ def demo_test(session: nox.Session) -> None:
     """The demo end to end (a few minutes on a small machine), and its Ctrl-C leaving nothing behind."""
     install_project(session, "test")
     session.run("pytest", "-m", "demo", "tests/demo", *session.posargs, env=airflow_env(session))
+
+
+@nox.session(python=PYTHON, default=False)
+def e2e(session: nox.Session) -> None:
+    """End to end: the library on a real Airflow deployment started by the tests (tests/e2e/).
+
+    PostgreSQL and Redis run from the machine's binaries (``.ci/run`` installs them); every Airflow
+    component is a process of its own. Logs of every process are kept when a test fails.
+    """
+    install_project(session, "e2e")
+    args = session.posargs or ["tests/e2e"]
+    # One deployment serves every test; its start counts towards the first test's time.
+    session.run("pytest", "-p", "no:cacheprovider", "-o", "timeout=1500", *args, env=airflow_env(session))
 
 
 @nox.session(python=PYTHON, default=False)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +37,8 @@ from cryptography.fernet import Fernet
 from netapp_dataops_airflow.demo import processes
 
 USERNAME = "admin"
+COMPONENT = "NETAPP_DATAOPS_AIRFLOW_COMPONENT"
+"""The environment variable that names the component a process belongs to (``triggerer-1``, ...)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class LocalAirflow:
         self.username = USERNAME
         self.password = secrets.token_urlsafe(12)
         self.components: dict[str, subprocess.Popen[bytes]] = {}
+        self._commands: dict[str, tuple[list[str], dict[str, str]]] = {}
         self._secrets = {
             "fernet_key": Fernet.generate_key().decode(),
             "secret_key": secrets.token_urlsafe(32),
@@ -201,11 +205,35 @@ class LocalAirflow:
                 {**env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": port},
             )
         for name, (argv, component_env) in commands.items():
-            self.components[name] = processes.start_group(
-                argv, env=component_env, log=d.component_logs / f"{name}.log"
-            )
+            # Each process knows which component it is (a test may use it, e.g. to name a triggerer).
+            self._commands[name] = (argv, {**component_env, COMPONENT: name})
+            self.start_component(name)
         self.wait_healthy(timeout)
         return self
+
+    def start_component(self, name: str) -> subprocess.Popen[bytes]:
+        """Start component ``name`` (``triggerer-2``, ``celery-worker-1``, ...) as at :meth:`start`.
+
+        Also how a test brings back a component it killed: the old process group must be gone.
+        """
+        if name not in self._commands:
+            raise KeyError(f"no component {name!r}; the deployment has {sorted(self._commands)}")
+        running = self.components.get(name)
+        if running is not None and running.poll() is None:
+            raise AirflowStartError(
+                f"component {name!r} still runs (pid {running.pid}): stop or kill it first"
+            )
+        argv, env = self._commands[name]
+        self.components[name] = processes.start_group(
+            argv, env=env, log=self.deployment.component_logs / f"{name}.log"
+        )
+        return self.components[name]
+
+    def kill_component(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Send ``signum`` (default KILL: no clean-up) to component ``name``'s process group; wait for it."""
+        process = self.components[name]
+        processes.signal_group(process, signum)
+        process.wait(30)
 
     def health(self) -> dict[str, str]:
         """Return each component's status from the API's public health endpoint (``{}`` if unreachable)."""
