@@ -202,7 +202,30 @@ class NetAppTrigger(BaseTrigger):
         it, and also when it moves the trigger to another triggerer or the trigger already fired
         on one; only "failed" means "stop". Anything else, a failed lookup included, keeps the
         operation: a wrong cancel cannot be undone, a missed one can.
+
+        The decision and the cancel run in a task of their own that outlives this call: the
+        triggerer cancels the trigger again, for as long as it is not done, while ``on_kill`` still
+        waits for the task's state, and swallows the ``CancelledError`` that causes (as it does
+        ``on_kill_timeout``). Without the shield a marked-failed task's cancel was never sent.
         """
+        work = asyncio.ensure_future(self._kill())
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            if not work.done():
+                self.log.info("on_kill was interrupted; %s is still being decided on", self.describe())
+                _KILLS_UNDER_WAY.add(work)
+                work.add_done_callback(self._orphaned_kill_done)
+            raise
+
+    def _orphaned_kill_done(self, work: asyncio.Future[None]) -> None:
+        """Forget a kill that outlived its ``on_kill``, reporting a failure nobody else will see."""
+        _KILLS_UNDER_WAY.discard(work)
+        if not work.cancelled() and (failure := work.exception()) is not None:
+            self.log.error("Cancelling %s failed: %s", self.describe(), failure, exc_info=failure)
+
+    async def _kill(self) -> None:
+        """Decide from the task's state, and cancel the operation if it was marked failed."""
         if self._fired or not self.cancel_on_kill:
             return
         ti = self.task_instance
@@ -234,6 +257,11 @@ class NetAppTrigger(BaseTrigger):
         if key not in run:
             return "Airflow no longer knows the task instance (was its run deleted?)"
         return kill_decision(run[key])
+
+
+# Kills whose caller was cancelled before they ended: held here so they run to the end instead of
+# being collected (the loop keeps only weak references to tasks).
+_KILLS_UNDER_WAY: set[asyncio.Future[None]] = set()
 
 
 class _DeadlinePassed(Exception):

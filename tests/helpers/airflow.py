@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -59,12 +60,15 @@ class SupervisorStub:
 
     :attr:`state` is a task instance state as Airflow stores it (``"failed"``, ``None`` after a
     clear, ...), or :data:`ABSENT`. :attr:`asked` records the questions, to check what was asked.
+    Clearing :attr:`answering` holds answers back (a slow supervisor) until it is set again.
     """
 
     def __init__(self) -> None:
         self.state: str | None = "deferred"
         self.failure: BaseException | None = None
         self.asked: list[GetTaskStates] = []
+        self.answering = threading.Event()
+        self.answering.set()
 
     def send(self, msg: Any) -> Any:
         """Answer one message as the supervisor would."""
@@ -73,6 +77,8 @@ class SupervisorStub:
         if not isinstance(msg, GetTaskStates):
             raise AssertionError(f"the test's supervisor does not answer {type(msg).__name__}")
         self.asked.append(msg)
+        if not self.answering.wait(timeout=60):
+            raise TimeoutError("the test never let the supervisor answer")
         if self.failure is not None:
             raise self.failure
         states: dict[str, dict[str, Any]] = {}

@@ -7,12 +7,15 @@ these rows check is in docs/semantics.md.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from netapp_dataops_airflow.simulators.ontap import OntapSimulator
 from netapp_dataops_airflow.triggers.snapmirror import SnapMirrorTransferTrigger
 from tests.helpers.airflow import KILL_STATES, SupervisorStub, trigger_task_instance
 from tests.helpers.ontap import CONN_ID
+from tests.helpers.waiting import until
 
 pytestmark = pytest.mark.usefixtures("ontap_sim_connection")
 
@@ -62,3 +65,28 @@ async def test_marking_failed_leaves_a_succeeded_transfer_as_it_is(
         slow_ontap.backend.get_transfer(trigger.relationship_uuid, trigger.transfer_uuid).state == "success"
     )
     assert len(slow_ontap.backend.requests_matching("PATCH")) == 1  # sent, and refused as too late
+
+
+async def test_a_second_cancel_while_the_state_is_read_does_not_lose_the_abort(
+    slow_ontap: OntapSimulator, supervisor: SupervisorStub
+) -> None:
+    """Airflow's triggerer cancels the trigger again while ``on_kill`` waits for the task's state,
+    and swallows the ``CancelledError`` that raises in ``on_kill``: the abort must be sent anyway.
+    """
+    trigger = started(slow_ontap)
+    supervisor.state = "failed"
+    supervisor.answering.clear()
+    killing = asyncio.ensure_future(trigger.on_kill())
+    await until(lambda: bool(supervisor.asked), what="on_kill asking for the task's state")
+    killing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await killing
+    supervisor.answering.set()
+    await until(
+        lambda: not slow_ontap.backend.get_transfer(trigger.relationship_uuid, trigger.transfer_uuid).active,
+        what="the transfer being aborted",
+    )
+    assert (
+        slow_ontap.backend.get_transfer(trigger.relationship_uuid, trigger.transfer_uuid).state == "aborted"
+    )
+    assert len(slow_ontap.backend.requests_matching("PATCH")) == 1
