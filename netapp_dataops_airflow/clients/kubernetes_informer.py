@@ -74,6 +74,7 @@ class InformerStats:
     watches: int = 0
     events: int = 0
     relists_after_expiry: int = 0
+    reads: int = 0  # GETs of one object a waiter not in the cache made (answered, whatever the answer)
 
 
 @dataclass(eq=False)
@@ -223,6 +224,7 @@ class Informer:
         try:
             obj = await self.client.get(self.resource, waiter.name, self.namespace)
         except ApiError as exc:
+            self.stats.reads += 1
             if exc.status == 404:
                 if waiter.name not in self.cache:
                     waiter.offer(None)
@@ -230,6 +232,7 @@ class Informer:
             if not waiter.future.done():
                 waiter.future.set_exception(exc)
             return
+        self.stats.reads += 1
         waiter.offer(obj)
 
     def _notify(self, name: str, obj: JSON | None) -> None:

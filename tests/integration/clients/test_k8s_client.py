@@ -30,7 +30,7 @@ from netapp_dataops_airflow.clients.kubernetes_informer import (
 from netapp_dataops_airflow.exceptions import ApiError, NetAppDataOpsError
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
 from tests.helpers.kubernetes import claim_body, cluster_config, kubeconfig_of, snapshot_body, watching
-from tests.helpers.waiting import poll
+from tests.helpers.waiting import poll, until
 
 QUICK = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05)
 
@@ -344,6 +344,9 @@ async def test_a_token_revoked_after_the_sync_fails_every_waiter_after_a_few_tri
         async with shared_informer(config, VOLUME_SNAPSHOTS, "default") as informer:
             waits = [asyncio.ensure_future(informer.wait_for(f"snap-{i}", never)) for i in range(3)]
             await watching(sim)
+            # Each waiter reads its (missing) object once; revoked before that, the read's own 401
+            # would fail it, not the informer giving up.
+            await until(lambda: informer.stats.reads == 3, what="every waiter's first read")
             sim.backend.tokens.revoke("old-secret")
             sim.backend.expire_watches()  # the next watch (and list) must authenticate again
             failures = await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 30)
