@@ -355,29 +355,36 @@ def worker_execute(backend: str, index: int, target: Any, poll: float) -> dict[s
     from airflow.sdk.exceptions import TaskDeferred
 
     op, context = make_operator(backend, index, target, poll), task_context(f"op-{index:04d}")
-    began, wall = time.perf_counter(), time.time()
+    began, wall, cpu = time.perf_counter(), time.time(), time.process_time()
     try:
         op.execute(context)
     except TaskDeferred as deferral:
-        held = time.perf_counter() - began
+        held, cpu = time.perf_counter() - began, time.process_time() - cpu
         classpath, kwargs = deferral.trigger.serialize()
         state = context["task_state_store"].get("__all__")
         return {
             "trigger": [classpath, kwargs],
             "state": state,
             "held": held,
+            "cpu": cpu,
             "began": wall,
             "deferred": time.time(),
         }
     raise RuntimeError(f"{op.task_id} finished without deferring")
 
 
-def worker_complete(backend: str, index: int, target: Any, poll: float, state: Any, event: Any) -> float:
-    """In a worker process: resume the task with the trigger's event (``execute_complete``); time it."""
+def worker_complete(
+    backend: str, index: int, target: Any, poll: float, state: Any, event: Any
+) -> tuple[float, float]:
+    """In a worker process: resume the task with the trigger's event (``execute_complete``).
+
+    Returns the seconds the slot was held and the CPU seconds the process used meanwhile (the
+    worker process runs one task at a time, so that is the task's).
+    """
     op, context = make_operator(backend, index, target, poll), task_context(f"op-{index:04d}", state)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     op.execute_complete(context, event)
-    return time.perf_counter() - began
+    return time.perf_counter() - began, time.process_time() - cpu
 
 
 def warm_worker(backend: str) -> None:
@@ -414,6 +421,8 @@ class Run:
     waiting: dict[str, float] = field(default_factory=dict)
     notified: dict[str, float] = field(default_factory=dict)
     slot_seconds: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds each operation's slot used (a busy machine stretches the wall time, not this)
+    slot_cpu: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     rss_before: int = 0
     rss_peak: int = 0
@@ -462,7 +471,9 @@ async def run_ours(backend: Backend, targets: list[Any], poll: float, slots: Pro
                 payload = event.payload
                 break
             complete = partial(worker_complete, backend.name, index, target, poll, deferred["state"], payload)
-            run.slot_seconds[key] = deferred["held"] + await loop.run_in_executor(slots, complete)
+            held, cpu = await loop.run_in_executor(slots, complete)
+            run.slot_seconds[key] = deferred["held"] + held
+            run.slot_cpu[key] = deferred["cpu"] + cpu
         except Exception as exc:  # count it and go on: one failure must not hide the rest
             run.errors.append(f"{key}: {type(exc).__name__}: {exc}")
 
@@ -527,6 +538,8 @@ async def run_toolkit(backend: Backend, targets: list[Any]) -> Run:
         # The toolkit's create/POST/PUT is its first request; a second covers it even with 250 threads.
         run.waiting[key] = op["start"] + 1.0
         run.slot_seconds[key] = op["end"] - op["start"]
+        if "cpu" in op:
+            run.slot_cpu[key] = op["cpu"]
     return run
 
 
@@ -644,6 +657,7 @@ async def measure(
         },
         "resume_delay_ms": distribution(delays),
         "worker_slot_s": distribution(slot, scale=1.0, digits=3),
+        "worker_slot_cpu_s": distribution(list(run.slot_cpu.values()), scale=1.0, digits=3),
         # From the operation's start (as its design started it) to its end on the server.
         "operation_s": distribution(lengths, scale=1.0, digits=2),
         "memory": {
@@ -695,11 +709,13 @@ def main(argv: list[str] | None = None) -> int:
             warm_worker(args.backend)
             import netapp_dataops_airflow.triggers  # noqa: F401
 
-            # Worker slots are processes of their own (spawned: this one runs threads and a loop).
-            spawn = multiprocessing.get_context("spawn")
+            # Worker slots are processes of their own, forked now, before this one runs a loop or
+            # threads: each starts with Airflow and the library imported, as a warm worker has.
+            fork = multiprocessing.get_context("fork")
             slots = ProcessPoolExecutor(
-                WORKER_SLOTS, mp_context=spawn, initializer=warm_worker, initargs=(args.backend,)
+                WORKER_SLOTS, mp_context=fork, initializer=warm_worker, initargs=(args.backend,)
             )
+            list(slots.map(warm_worker, [args.backend] * WORKER_SLOTS))
         elif args.design == "naive":
             import benchmarks.baselines.naive_triggers  # noqa: F401
         try:

@@ -82,8 +82,10 @@ SCAN_HEADER = [
     "p99",
     "worker-slot s / op p50",
     "max",
+    "slot CPU s / op p50",
     "memory / wait (KiB)",
     "done / errors",
+    "load (1 min)",
 ]
 RATIO_HEADER = [
     "backend",
@@ -92,9 +94,18 @@ RATIO_HEADER = [
     "requests / min while waiting",
     "resume delay p50",
     "worker-slot s / op",
+    "slot CPU s / op",
     "memory / wait",
 ]
-SWEEP_HEADER = ["backend", "design", "operation length p50 (s)", "waits", "worker-slot s / op p50", "max"]
+SWEEP_HEADER = [
+    "backend",
+    "design",
+    "operation length p50 (s)",
+    "waits",
+    "worker-slot s / op p50",
+    "max",
+    "slot CPU s / op p50",
+]
 
 
 def _get(result: dict[str, Any], *path: str) -> Any:
@@ -132,6 +143,7 @@ def _metrics(r: dict[str, Any]) -> dict[str, Any]:
         "rpm": _rpm(r),
         "delay": _get(r, "resume_delay_ms", "p50"),
         "slot": _get(r, "worker_slot_s", "p50"),
+        "cpu": _get(r, "worker_slot_cpu_s", "p50"),
         "memory": _get(r, "memory", "per_wait_kib"),
     }
 
@@ -151,8 +163,10 @@ def scan_table(results: list[dict[str, Any]]) -> str:
                 _fmt(_get(r, "resume_delay_ms", "p99")),
                 _fmt(_get(r, "worker_slot_s", "p50")),
                 _fmt(_get(r, "worker_slot_s", "max")),
+                _fmt(_get(r, "worker_slot_cpu_s", "p50")),
                 _fmt(_get(r, "memory", "per_wait_kib")),
                 f"{r['completed']:,} / {r['error_count']}",
+                " / ".join(f"{load:g}" for load in r.get("load_average_1m", [])) or "-",
             ]
         )
     return table(SCAN_HEADER, rows)
@@ -181,7 +195,7 @@ def ratio_table(results: list[dict[str, Any]]) -> str:
                         BACKEND_TITLES[backend],
                         f"{waits:,}",
                         DESIGN_TITLES[design] + note,
-                        *(_ratio(mine[k], other[k]) for k in ("rpm", "delay", "slot", "memory")),
+                        *(_ratio(mine[k], other[k]) for k in ("rpm", "delay", "slot", "cpu", "memory")),
                     ]
                 )
     return table(RATIO_HEADER, rows)
@@ -212,6 +226,7 @@ def sweep_table(results: list[dict[str, Any]]) -> str:
                         r["waits"],
                         _fmt(_get(r, "worker_slot_s", "p50")),
                         _fmt(_get(r, "worker_slot_s", "max")),
+                        _fmt(_get(r, "worker_slot_cpu_s", "p50")),
                     ]
                 )
     return table(SWEEP_HEADER, rows)

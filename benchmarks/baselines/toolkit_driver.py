@@ -13,8 +13,8 @@ relationship UUID per SnapMirror update, a relationship id per Cloud Sync sync. 
 points the toolkit at the simulator as the fidelity tests do (``KUBECONFIG``; ``HOME`` with
 ``.netapp_dataops/config.json``; ``ONTAP_USER``/``ONTAP_PASSWORD``; ``CLOUD_SYNC_SIMULATOR_URL`` and
 ``CLOUD_SYNC_CA_FILE`` for the transport redirect). Prints one JSON object: per operation the
-thread's start and end (``time.time()``) and its error if any; resident memory before the threads
-start and at peak; the most threads alive at once.
+thread's start and end (``time.time()``), the CPU time it used, and its error if any; resident
+memory before the threads start and at peak; the most threads alive at once.
 """
 
 from __future__ import annotations
@@ -102,12 +102,12 @@ def main(backend: str) -> None:
 
     def slot(index: int, target: Any) -> None:
         record = results[index]
-        record["start"] = time.time()
+        record["start"], cpu = time.time(), time.thread_time()
         try:
             call(target)
         except Exception as exc:  # report a failed operation as data
             record["error"] = f"{type(exc).__name__}: {exc}"
-        record["end"] = time.time()
+        record["end"], record["cpu"] = time.time(), time.thread_time() - cpu
 
     def monitor() -> None:
         while not done.wait(0.25):
