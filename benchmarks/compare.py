@@ -615,6 +615,8 @@ async def measure(
         sampler.cancel()
         counts = await backend.requests(http)
         counts.subtract(before)
+        if ended is not None and backend.name == "kubernetes":
+            counts["list volumesnapshots"] -= 1  # end_all's own, to find the contents to flip
         if ended is not None and backend.name != "kubernetes":
             ends = dict.fromkeys(run.notified, ended)
         else:
