@@ -249,9 +249,12 @@ def plot_backend(results: list[dict[str, Any]], backend: str, path: Path) -> Non
         waits = [r["waits"] for r in runs]
         left.plot(waits, [_rpm(r) or math.nan for r in runs], marker="o", label=title)
         right.plot(waits, [_get(r, "resume_delay_ms", "p50") for r in runs], marker="o", label=f"{title} p50")
+    # symlog: a watch costs 0 requests a minute while waiting, which a log scale cannot show.
+    left.set_yscale("symlog", linthresh=1)
+    left.set_ylim(bottom=0)
+    right.set_yscale("log")
     for axes in (left, right):
         axes.set_xscale("log")
-        axes.set_yscale("log")
         axes.set_xlabel("concurrent waits (N)")
         axes.grid(alpha=0.3, which="both")
         axes.legend(fontsize="small")
@@ -266,19 +269,31 @@ def plot_backend(results: list[dict[str, Any]], backend: str, path: Path) -> Non
 
 
 def plot_slots(results: list[dict[str, Any]], path: Path) -> None:
-    """Worker-slot seconds per operation against the operation's length, ours and the toolkit's."""
+    """Plot worker-slot seconds per operation against the operation's length, ours and the toolkit's.
+
+    Wall time held, and (ours, dotted) the CPU time used: on a busy machine the first stretches.
+    """
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 4.5))
+    colours = dict(zip(BACKEND_TITLES, ("#1f77b4", "#2ca02c", "#d62728"), strict=True))
     for backend, title in BACKEND_TITLES.items():
         for design in ("ours", "toolkit"):
             runs = _sweep_runs(results, backend, design)
-            if runs:
+            if not runs:
+                continue
+            lengths = [_get(r, "operation_s", "p50") for r in runs]
+            style = {"color": colours[backend], "marker": "o" if design == "ours" else "s"}
+            axes.plot(
+                lengths,
+                [_get(r, "worker_slot_s", "p50") for r in runs],
+                linestyle="-" if design == "ours" else "--",
+                label=f"{title}: {DESIGN_TITLES[design]}",
+                **style,
+            )
+            cpu = [_get(r, "worker_slot_cpu_s", "p50") for r in runs]
+            if design == "ours" and all(isinstance(value, float) for value in cpu):
                 axes.plot(
-                    [_get(r, "operation_s", "p50") for r in runs],
-                    [_get(r, "worker_slot_s", "p50") for r in runs],
-                    marker="o" if design == "ours" else "s",
-                    linestyle="-" if design == "ours" else "--",
-                    label=f"{title}: {DESIGN_TITLES[design]}",
+                    lengths, cpu, linestyle=":", markerfacecolor="none", label=f"{title}: ours, CPU", **style
                 )
     axes.axhline(1.0, color="grey", linestyle=":", linewidth=0.8, label="1 s")
     axes.set_yscale("log")
