@@ -573,14 +573,18 @@ def waiting_rate(samples: list[tuple[float, int, int]], since: float, until: flo
 
 
 async def all_started(
-    running: asyncio.Future[Any], samples: list[tuple[float, int, int]], starts: int
+    running: asyncio.Future[Any], samples: list[tuple[float, int, int]], starts: int, give_up: float
 ) -> None:
-    """Return once the server has counted ``starts`` start requests (or the design has ended).
+    """Return once the server has counted ``starts`` start requests, the design ended, or ``give_up`` s.
 
     The sampler's readings are the only signal shared by all three designs (the toolkit's
-    threads live in another process), so this polls them.
+    threads live in another process), so this polls them. An operation that failed to start
+    never sends its request: the others must still be ended, so waiting is bounded.
     """
-    while not running.done() and (not samples or samples[-1][2] < starts):  # noqa: ASYNC110
+    deadline = time.monotonic() + give_up
+    while not running.done() and (not samples or samples[-1][2] < starts):
+        if time.monotonic() > deadline:
+            return
         await asyncio.sleep(0.5)
 
 
@@ -606,7 +610,9 @@ async def measure(
         all_waiting = ended = None
         if args.hold is not None:
             # Every operation started (as the server saw it), then W seconds of nothing but waiting.
-            await all_started(running, samples, before[START_REQUEST[backend.name]] + args.waits)
+            # Generous: 8 worker slots start 1,000 operations in minutes on a busy machine.
+            give_up = 120.0 + 0.6 * args.waits
+            await all_started(running, samples, before[START_REQUEST[backend.name]] + args.waits, give_up)
             all_waiting = time.time() + 2.0  # the last starts' own follow-up requests settle
             await asyncio.sleep(2.0 + args.hold)
             ended = await backend.end_all(http, targets)
