@@ -64,10 +64,25 @@ def kubernetes_call() -> Callable[[Any], Any]:
 
 
 def snapmirror_call() -> Callable[[Any], Any]:
-    """``sync_snap_mirror_relationship(wait_until_complete=True)``: POST a transfer, poll every 10 s."""
+    """``sync_snap_mirror_relationship(wait_until_complete=True)``: POST a transfer, poll every 10 s.
+
+    The toolkit sets netapp-ontap's process-global connection on every call, in two steps (the
+    connection, then its CA); a thread that sends a request in between fails TLS verification.
+    In Airflow each task is a process of its own and never sees that; here the first call sets
+    the connection and the others keep it (the same settings): nothing else is changed.
+    """
     from netapp_dataops.traditional.ontap import snapmirror_operations  # type: ignore[import-not-found]
 
     credentials(os.environ["ONTAP_USER"], os.environ["ONTAP_PASSWORD"])
+    connect, lock, connected = snapmirror_operations._instantiate_connection, threading.Lock(), []
+
+    def instantiate_once(*args: Any, **kwargs: Any) -> None:
+        with lock:
+            if not connected:
+                connect(*args, **kwargs)
+                connected.append(True)
+
+    snapmirror_operations._instantiate_connection = instantiate_once
 
     def call(uuid: str) -> Any:
         return snapmirror_operations.sync_snap_mirror_relationship(uuid=uuid, wait_until_complete=True)
