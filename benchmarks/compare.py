@@ -178,7 +178,8 @@ class Backend:
         # fidelity tests); ours handles both, but every design gets the same service here.
         settings = {"pending_seconds": 0, "duration": self.duration, "stale_seconds": 0}
         await control(http, "PUT", "/_simulator/sync-settings", settings)
-        await control(http, "PUT", "/_simulator/token-lifetime", {"seconds": 86400})
+        # Tokens outlive the clock's jump past every sync's end (end_all), as they would a real sync.
+        await control(http, "PUT", "/_simulator/token-lifetime", {"seconds": 10 * ENDLESS})
         ids = []
         for index in range(waits):
             body = {
