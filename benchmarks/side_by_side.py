@@ -247,11 +247,13 @@ def plot_backend(results: list[dict[str, Any]], backend: str, path: Path) -> Non
         if not runs:
             continue
         waits = [r["waits"] for r in runs]
-        left.plot(waits, [_rpm(r) or math.nan for r in runs], marker="o", label=title)
+        loads = [_rpm(r) for r in runs]
+        left.plot(waits, [math.nan if load is None else load for load in loads], marker="o", label=title)
         right.plot(waits, [_get(r, "resume_delay_ms", "p50") for r in runs], marker="o", label=f"{title} p50")
     # symlog: a watch costs 0 requests a minute while waiting, which a log scale cannot show.
     left.set_yscale("symlog", linthresh=1)
-    left.set_ylim(bottom=0)
+    highest = max([_rpm(r) or 0 for r in _scan(results) if r["backend"] == backend], default=0)
+    left.set_ylim(0, max(10, highest) * 2)  # all zero (watches only) has no range of its own
     right.set_yscale("log")
     for axes in (left, right):
         axes.set_xscale("log")
