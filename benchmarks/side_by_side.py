@@ -151,7 +151,11 @@ def _metrics(r: dict[str, Any]) -> dict[str, Any]:
 def scan_table(results: list[dict[str, Any]]) -> str:
     """One row per backend, N and design."""
     rows = []
-    for r in sorted(_scan(results), key=lambda r: (list(BACKEND_TITLES).index(r["backend"]), r["waits"])):
+
+    def order(r: dict[str, Any]) -> tuple[int, int, int]:
+        return list(BACKEND_TITLES).index(r["backend"]), r["waits"], list(DESIGN_TITLES).index(r["design"])
+
+    for r in sorted(_scan(results), key=order):
         rows.append(
             [
                 BACKEND_TITLES[r["backend"]],
