@@ -280,7 +280,7 @@ def plot_slots(results: list[dict[str, Any]], path: Path) -> None:
     Wall time held, and (ours, dotted) the CPU time used: on a busy machine the first stretches.
     """
     plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(8, 4.5))
+    figure, axes = plt.subplots(figsize=(11, 4.5))
     colours = dict(zip(BACKEND_TITLES, ("#1f77b4", "#2ca02c", "#d62728"), strict=True))
     for backend, title in BACKEND_TITLES.items():
         for design in ("ours", "toolkit"):
@@ -307,7 +307,7 @@ def plot_slots(results: list[dict[str, Any]], path: Path) -> None:
     axes.set_ylabel("worker-slot seconds per operation (p50)")
     axes.set_title("Worker slot held per operation (10 operations each)")
     axes.grid(alpha=0.3, which="both")
-    axes.legend(fontsize="x-small")
+    axes.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
