@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import plots, report
+from benchmarks import plots, report, side_by_side
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_PAGE = ROOT / "docs" / "benchmarks.md"
@@ -72,6 +72,7 @@ FULL: list[Scenario] = [
     ("sync_waits", "10 waits", ["--waits", "10", "--poll-interval", "5", "--duration", "30"]),
     ("sync_waits", "100 waits", ["--waits", "100", "--poll-interval", "5", "--duration", "30"]),
     ("sync_waits", "1,000 waits", ["--waits", "1000", "--poll-interval", "5", "--duration", "30"]),
+    *side_by_side.full_scenarios(),
 ]
 QUICK: list[Scenario] = [
     ("snapshot_waits", "200 waits, 1 namespace", ["--waits", "200", "--window", "1", "--settle", "0.5"]),
@@ -84,6 +85,7 @@ QUICK: list[Scenario] = [
     ("transfer_waits", "100 waits", ["--waits", "100", "--poll-interval", "1", "--duration", "2"]),
     ("xcp_waits", "20 runs on one host", ["--runs", "20", "--poll-interval", "1", "--duration", "3"]),
     ("sync_waits", "100 waits", ["--waits", "100", "--poll-interval", "1", "--duration", "2"]),
+    *side_by_side.quick_scenarios(),
 ]
 
 
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer and shorter waits")
     parser.add_argument(
         "--only",
-        choices=("snapshot_waits", "transfer_waits", "xcp_waits", "sync_waits"),
+        choices=("snapshot_waits", "transfer_waits", "xcp_waits", "sync_waits", "compare"),
         help="run one benchmark",
     )
     parser.add_argument("--out", type=Path, help="where results and plots go (default: see module doc)")
@@ -169,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         blocks.update(report.xcp_blocks(results["xcp_waits"]))
     if results.get("sync_waits"):
         blocks.update(report.sync_blocks(results["sync_waits"]))
+    if results.get("compare"):
+        blocks.update(side_by_side.blocks(results["compare"], out))
 
     if args.quick and args.out is None:
         for name, block in blocks.items():
