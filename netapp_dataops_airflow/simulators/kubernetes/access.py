@@ -15,12 +15,11 @@ from aiohttp.typedefs import Middleware
 
 from . import errors, kinds, rbac
 from .control import CONTROL_PREFIX
-from .errors import ApiError, Cause
+from .errors import Cause
 from .kinds import Kind
 from .models import KubernetesBackend
-from .patching import decode_json
 from .rbac import User
-from .wire import json_response
+from .wire import json_body, json_response
 
 AUTHORIZATION_V1 = f"/apis/{kinds.AUTHORIZATION}/v1"
 AUTHENTICATION_V1 = "authentication.k8s.io/v1"
@@ -138,7 +137,7 @@ def add_access_routes(router: web.UrlDispatcher, backend: KubernetesBackend) -> 
     """
 
     async def access_review(request: web.Request) -> web.Response:
-        body = await _body(request)
+        body = await json_body(request, empty={})
         spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
         assert isinstance(spec, dict)
         resource, url = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
@@ -173,7 +172,7 @@ def add_access_routes(router: web.UrlDispatcher, backend: KubernetesBackend) -> 
         return _review(body, "SelfSubjectAccessReview", status)
 
     async def rules_review(request: web.Request) -> web.Response:
-        body = await _body(request)
+        body = await json_body(request, empty={})
         spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
         assert isinstance(spec, dict)
         namespace = spec.get("namespace")
@@ -193,7 +192,7 @@ def add_access_routes(router: web.UrlDispatcher, backend: KubernetesBackend) -> 
 
     async def token_request(request: web.Request) -> web.Response:
         namespace, name = request.match_info["namespace"], request.match_info["name"]
-        body = await _body(request)
+        body = await json_body(request, empty={})
         spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
         assert isinstance(spec, dict)
         seconds = spec.get("expirationSeconds") or DEFAULT_TOKEN_SECONDS
@@ -222,7 +221,7 @@ def add_access_routes(router: web.UrlDispatcher, backend: KubernetesBackend) -> 
         return json_response(answer, 201)
 
     async def control_token(request: web.Request) -> web.Response:
-        body = await _body(request)
+        body = await json_body(request, empty={})
         namespace, name = body.get("namespace"), body.get("name")
         if not isinstance(namespace, str) or not isinstance(name, str) or not namespace or not name:
             raise errors.bad_request("namespace and name must be non-empty strings")
@@ -238,19 +237,6 @@ def add_access_routes(router: web.UrlDispatcher, backend: KubernetesBackend) -> 
     router.add_post(f"{AUTHORIZATION_V1}/selfsubjectrulesreviews", rules_review)
     router.add_post("/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token", token_request)
     router.add_post(f"{CONTROL_PREFIX}service-account-tokens", control_token)
-
-
-async def _body(request: web.Request) -> dict[str, object]:
-    raw = await request.read()
-    try:
-        body = decode_json(raw) if raw.strip() else {}
-    except ApiError as error:
-        raise errors.bad_request(
-            error.message.replace("error decoding patch", "error decoding body")
-        ) from None
-    if not isinstance(body, dict):
-        raise errors.bad_request("the body of the request must be a JSON object")
-    return body
 
 
 def _review(body: dict[str, object], kind: str, status: dict[str, object]) -> web.Response:

@@ -12,7 +12,6 @@ from .control import CONTROL_PREFIX, add_control_routes
 from .controllers import ControllerLoop
 from .errors import ApiError
 from .kubelet import reconcile_pods
-from .meta import JSON
 from .models import KubernetesBackend
 from .pod_exec import add_exec_route
 from .pod_logs import add_log_route
@@ -21,7 +20,7 @@ from .scheduler import reconcile_scheduling
 from .selectors import parse_field_selector, parse_label_selector
 from .snapshotter import reconcile_contents, reconcile_snapshots
 from .watch import WatchStream
-from .wire import Target, error_response, go_bool, json_response, parse_target, wants_table
+from .wire import Target, error_response, go_bool, json_body, json_response, parse_target, wants_table
 
 BACKEND_KEY = web.AppKey("backend", KubernetesBackend)
 CONTROLLERS_KEY = web.AppKey("controllers", ControllerLoop)
@@ -224,7 +223,7 @@ async def _dispatch(request: web.Request, target: Target) -> web.StreamResponse:
         if method == "GET":
             return await _list_or_watch(request, target)
         if method == "POST" and (target.namespace is not None or not kind.namespaced):
-            body = await _json_body(request)
+            body = await json_body(request)
             return json_response(backend.create(kind, target.namespace, body, dry_run=dry_run), 201)
         if method == "DELETE" and (target.namespace is not None or not kind.namespaced):
             return _delete_collection(request, target)
@@ -236,7 +235,7 @@ async def _dispatch(request: web.Request, target: Target) -> web.StreamResponse:
             return json_response(tables.table(kind, [obj], obj["metadata"]["resourceVersion"]))
         return json_response(obj)
     if method == "PUT":
-        body = await _json_body(request)
+        body = await json_body(request)
         return json_response(
             backend.update(
                 kind, target.namespace, target.name, body, subresource=target.subresource, dry_run=dry_run
@@ -275,19 +274,6 @@ def _verb(method: str) -> str:
     return {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
         method, method
     )
-
-
-async def _json_body(request: web.Request) -> JSON:
-    raw = await request.read()
-    try:
-        body = patching.decode_json(raw)
-    except ApiError as error:
-        raise errors.bad_request(
-            error.message.replace("error decoding patch", "error decoding body")
-        ) from None
-    if not isinstance(body, dict):
-        raise errors.bad_request("the body of the request must be a JSON object")
-    return body
 
 
 async def _list_or_watch(request: web.Request, target: Target) -> web.StreamResponse:
