@@ -64,23 +64,34 @@ class ServedSimulator:
     """``python -m netapp_dataops_airflow.simulators serve ARGS`` as a child process, stopped by Ctrl-C.
 
     Used as a context manager: the body reads the lines the simulator prints (:meth:`lines`); leaving
-    it sends SIGINT and waits. A simulator that does not stop is made to dump its threads' stacks
-    (``PYTHONFAULTHANDLER`` + SIGABRT) and the test fails with them: a hang is then a readable report,
-    not a process left behind.
+    it sends SIGINT (or ``stop_signal``) and waits. A simulator that does not stop is made to dump
+    its threads' stacks (``PYTHONFAULTHANDLER`` + SIGABRT) and the test fails with them: a hang is
+    then a readable report, not a process left behind.
     """
 
     STOP_TIMEOUT = 60.0
 
-    def __init__(self, *args: str) -> None:
+    def __init__(
+        self, *args: str, sigint_ignored: bool = False, stop_signal: signal.Signals = signal.SIGINT
+    ) -> None:
         self.args = args
+        self.stop_signal = stop_signal
+        # As a background job of a non-interactive shell starts it (CI scripts, nohup ... &).
+        self.sigint_ignored = sigint_ignored
         self.returncode: int | None = None
+        self.stdout = ""  # what it printed after the lines the test read
         self.stderr = ""
 
     def __enter__(self) -> ServedSimulator:
         command = [sys.executable, "-m", "netapp_dataops_airflow.simulators", "serve", *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            preexec_fn=_ignore_sigint if self.sigint_ignored else None,
         )
         return self
 
@@ -90,11 +101,17 @@ class ServedSimulator:
         return [self.process.stdout.readline() for _ in range(count)]
 
     def __exit__(self, *exc_info: object) -> None:
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(self.stop_signal)
         try:
-            _, self.stderr = self.process.communicate(timeout=self.STOP_TIMEOUT)
+            self.stdout, self.stderr = self.process.communicate(timeout=self.STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.process.send_signal(signal.SIGABRT)
             _, self.stderr = self.process.communicate(timeout=10)
-            pytest.fail(f"`serve {' '.join(self.args)}` ignored Ctrl-C; its stacks:\n{self.stderr}")
+            pytest.fail(
+                f"`serve {' '.join(self.args)}` ignored {self.stop_signal.name}; its stacks:\n{self.stderr}"
+            )
         self.returncode = self.process.returncode
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

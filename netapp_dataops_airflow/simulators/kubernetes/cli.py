@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import tempfile
 from pathlib import Path
 
@@ -29,21 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    """Run until SIGINT or SIGTERM, printing the URL and the kubeconfig path."""
+    """Run until cancelled, printing the URL and the kubeconfig path."""
     simulator = KubernetesSimulator(host=args.host, port=args.port, tls=args.tls, token=args.token)
     if args.delay is not None:
         simulator.backend.timing.set_all(args.delay)
     output = args.pod_output.replace("\\n", "\n") if args.pod_output is not None else None
     pods = {"duration_seconds": args.pod_duration, "exit_code": args.pod_exit_code, "output": output}
     simulator.backend.pods.defaults.update(**{k: v for k, v in pods.items() if v is not None})
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     async with simulator:
         path = args.kubeconfig or Path(tempfile.mkdtemp(prefix="k8s-sim-")) / "kubeconfig"
         simulator.write_kubeconfig(path)
         print(f"Kubernetes simulator listening on {simulator.url}", flush=True)
         print(f"kubeconfig: {path}", flush=True)
-        await stop.wait()
-    print("stopped", flush=True)
+        await asyncio.Event().wait()  # until cancelled

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import shlex
-import signal
 import tempfile
 from pathlib import Path
 
@@ -48,12 +47,8 @@ def write_private_json(path: Path, value: object) -> None:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    """Run every simulator until SIGINT or SIGTERM, after printing how Airflow reaches them."""
+    """Run every simulator until cancelled, after printing how Airflow reaches them."""
     directory = args.directory or Path(tempfile.mkdtemp(prefix="netapp-simulators-"))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     async with SimulatorSuite(directory, host=args.host) as suite:
         connections = suite.connections()
         if args.connections_file:
@@ -67,5 +62,4 @@ async def serve(args: argparse.Namespace) -> None:
         for line in environment_lines(connections):
             print(line)
         print("Ctrl-C stops the simulators.", flush=True)
-        await stop.wait()
-    print("stopped", flush=True)
+        await asyncio.Event().wait()  # until cancelled
