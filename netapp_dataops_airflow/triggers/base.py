@@ -272,13 +272,17 @@ class _CredentialsRefused(NetAppDataOpsError):
     """The backend refused the connection twice, the second time after reading it again."""
 
 
+_ABOUT_TO_RUN = (
+    "the task is about to run: it resumed with its trigger's event (fired on another triggerer), or "
+    "runs again (cleared or retried) and reattaches to the operation"
+)
 # Why on_kill keeps the operation, by the task's state ("failed", the only stop order, is absent).
 _KEEP: dict[str | None, str] = {
     "deferred": "the task is still deferred (its trigger moved to another triggerer)",
     "success": "the task is marked success (or succeeded): its result stays",
     None: "the task was cleared: its next try reattaches to the operation",
-    "scheduled": "the task runs again (cleared or retried): that try reattaches to the operation",
-    "queued": "the task runs again (cleared or retried): that try reattaches to the operation",
+    "scheduled": _ABOUT_TO_RUN,
+    "queued": _ABOUT_TO_RUN,
     "restarting": "the task runs again (cleared or retried): that try reattaches to the operation",
     "up_for_retry": "the task will be retried: that try reattaches to the operation",
     "running": "the task resumed (its trigger fired on another triggerer) or runs again",
