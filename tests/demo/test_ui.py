@@ -195,6 +195,15 @@ def pvc_assets(api: AirflowApi) -> dict[str, dict[str, Any]] | None:
     return found if {"airflow-model-vol", "dataset-vol"} <= set(found) else None
 
 
+def unfold_one(page: Chromium) -> bool:
+    """Tell whether the dataset snapshot shows; if not, open one closed fold of the JSON (if any)."""
+    if "dataset-vol-" in page.text():
+        return True
+    if page.evaluate("document.querySelector('.codicon-folding-collapsed') !== null"):
+        page.click(".codicon-folding-collapsed")
+    return False
+
+
 def training_run_id(api: AirflowApi) -> str | None:
     """The run id of ``ai_training_run``'s only run, once it exists."""
     runs = api.request("GET", "/dags/ai_training_run/dagRuns", params={"limit": 2})["dag_runs"]
@@ -273,16 +282,9 @@ def test_training_run_in_the_grid_deferred_then_done_and_its_assets(
         "Source:",
         timeout=PAGE_TIMEOUT,
     )
-    # Unfold the event's extra (JSON in a code editor, folded level by level) down to the entry of
-    # derived_from: the extra, the list, the entry.
-    for _ in range(4):
-        shown = len(page.text())
-        page.click(".codicon-folding-collapsed", timeout=PAGE_TIMEOUT)
-        page.wait_for(
-            f"document.body.innerText.length !== {shown}", timeout=PAGE_TIMEOUT, what="a fold to open"
-        )
-        if "dataset-vol-" in page.text():
-            break
+    # Unfold the event's extra (JSON in a code editor, folded level by level: the extra, the
+    # derived_from list, its entry): open whichever fold is closed until the dataset snapshot shows.
+    poll(lambda: unfold_one(page), "the event's extra unfolded down to derived_from")
     page.wait_for_text("derived_from", "dataset-vol-", "volume_snapshot", timeout=PAGE_TIMEOUT)
     page.settle()
     assert_no_error(page, f"the asset page of {model_uri}")
@@ -330,7 +332,7 @@ def test_add_connection_form_shows_the_provider_fields(
 
 def test_a_page_showing_an_error_fails_the_check(deployment: Deployment, page: Chromium) -> None:
     page.navigate(f"{deployment.url}/dags/no_such_dag")
-    page.wait_for_text("no_such_dag", timeout=PAGE_TIMEOUT)
+    page.wait_for_text("no_such_dag", "Not Found", timeout=PAGE_TIMEOUT)
     with pytest.raises(AssertionError, match="shows an error") as failure:
         assert_no_error(page, "a DAG that does not exist")
     assert "Not Found" in str(failure.value)
