@@ -14,7 +14,9 @@
                         user actions and kills through the REST API; ``-- --kills N`` (default 10)
     nox -s demo         the example DAGs on a real local Airflow (scheduler, DAG processor, triggerer,
                         API server) against the simulators; ``-- --keep`` leaves it running
-    nox -s demo_test    the demo's end-to-end test (several minutes: not in ``tests``)
+    nox -s demo_test    the demo's end-to-end tests, the UI test included (several minutes: not in
+                        ``tests``)
+    nox -s ui           the UI in headless Chromium (needs ``chromium``); its screenshots go to docs/images
     nox -s bench        benchmarks (up to 5,000 concurrent waits through Airflow's trigger runner, and
                         side by side with NetApp's DataOps toolkits in their own venv and with the
                         usual per-trigger design): docs/benchmarks.md;
@@ -159,6 +161,18 @@ def demo_test(session: nox.Session) -> None:
     """The demo end to end (a few minutes on a small machine), and its Ctrl-C leaving nothing behind."""
     install_project(session, "test")
     session.run("pytest", "-m", "demo", "tests/demo", *session.posargs, env=airflow_env(session))
+
+
+@nox.session(python=tests_python(), default=False)
+def ui(session: nox.Session) -> None:
+    """The example DAGs' runs, connection forms and assets in Airflow's UI (headless Chromium), photographed.
+
+    The same test runs in ``demo_test`` with the screenshots in a temporary directory; here they
+    replace the ones in docs/images/.
+    """
+    install_project(session, "test")
+    env = {**airflow_env(session), "NETAPP_DATAOPS_SCREENSHOTS": str(ROOT / "docs" / "images")}
+    session.run("pytest", "-m", "demo", "tests/demo/test_ui.py", *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON, default=False)
