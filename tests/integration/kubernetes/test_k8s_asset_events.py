@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from airflow.sdk import DAG, Asset, AssetAlias, dag, task
 
+from netapp_dataops_airflow.exceptions import InvalidInputError
 from netapp_dataops_airflow.operators.kubernetes import CloneVolumeOperator, VolumeSnapshotOperator
 from netapp_dataops_airflow.operators.lineage import FACET_SCHEMA_URL, PROJECT_URL
 from netapp_dataops_airflow.simulators.kubernetes import KubernetesSimulator, bound_claim
@@ -162,3 +163,9 @@ def test_mapped_snapshots_record_one_event_per_pvc(seeded_kubernetes: Kubernetes
     assert sorted(event.uri for event in events) == [f"{pvcs}/data", f"{pvcs}/model"]
     assert {event.extra["source_pvc"] for event in events} == {"data", "model"}
     assert {event.aliases for event in events} == {("netapp-dataops:k8s_asset_events_mapped.snap",)}
+
+
+def test_a_bad_asset_events_value_is_refused_when_the_task_is_defined() -> None:
+    with pytest.raises(InvalidInputError, match="asset_events") as refused:
+        CloneVolumeOperator(task_id="odd", source_pvc="data", new_pvc="c", asset_events="sometimes")  # type: ignore[arg-type]
+    assert "sometimes" in str(refused.value)
