@@ -2,8 +2,9 @@
 
 This process stands in for one triggerer: it seeds ``--waits`` relationships on the Cloud Sync
 simulator (another process), requests a sync on each (each runs ``--duration`` seconds after a
-second pending), and waits for all of them at once with :class:`CloudSyncTrigger`, polling every
-``--poll-interval`` seconds. Reported, as JSON in ``--out``:
+second pending), and waits for all of them with :class:`CloudSyncTrigger` in Airflow's own trigger
+runner (:mod:`benchmarks.triggerer`), polling every ``--poll-interval`` seconds.
+Reported, as JSON in ``--out``:
 
 - requests the service received while the waits ran (from the simulator's request log): account
   listings (the shared poll), per-relationship reads, token exchanges, and API requests per minute;
@@ -32,6 +33,7 @@ import aiohttp
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, write_result
 from benchmarks.servers import start_simulator
+from benchmarks.triggerer import InProcessTriggerer, run_in_triggerer
 
 REFRESH_TOKEN = "bench-refresh-token-0123"  # a throwaway simulator's, printed by it anyway
 ACCOUNT = "account-Bench001"
@@ -111,17 +113,21 @@ async def measure(url: str, ca_pem: str, args: argparse.Namespace) -> dict[str, 
         arrivals: dict[str, float] = {}
         statuses: Counter[str] = Counter()
 
-        async def wait(relationship: str, shown: str | None) -> None:
-            trigger = CloudSyncTrigger(CONN_ID, relationship, args.poll_interval, started_after=shown)
-            async for event in trigger.run():
-                arrivals[relationship] = time.time()
-                statuses[event.payload["status"]] += 1
+        triggers = [
+            CloudSyncTrigger(CONN_ID, relationship, args.poll_interval, started_after=shown)
+            for relationship, shown, _ in syncs
+        ]
 
+        def fired(index: int, event: Any, at: float) -> None:
+            arrivals[syncs[index][0]] = at
+            statuses[event.payload["status"]] += 1
+
+        triggerer = InProcessTriggerer(triggers, fired)
         rss_before = rss_bytes()
         watchdog = LoopWatchdog()
         watchdog.start()
         launched = time.perf_counter()
-        await asyncio.wait_for(asyncio.gather(*(wait(r, s) for r, s, _ in syncs)), 900)
+        await run_in_triggerer(triggerer, timeout=900)
         done = time.perf_counter()
         await watchdog.stop()
         rss_peak = max(watchdog.rss_peak, rss_bytes())

@@ -2,8 +2,9 @@
 
 This process stands in for one triggerer: it starts ``--runs`` xcp copies on a simulated XCP host
 (``serve xcp`` in another process: the embedded SSH server and the xcp simulator; each copy takes
-about ``--duration`` seconds) and waits for all of them at once with :class:`XcpRunTrigger`,
-polling every ``--poll-interval`` seconds. Reported, as JSON in ``--out``:
+about ``--duration`` seconds) and waits for all of them with :class:`XcpRunTrigger` in Airflow's own
+trigger runner (:mod:`benchmarks.triggerer`), polling every ``--poll-interval`` seconds.
+Reported, as JSON in ``--out``:
 
 - what the host's SSH server saw while the waits ran: connections, commands, commands per minute
   (the target: one connection, one status command per poll);
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, write_result
+from benchmarks.triggerer import InProcessTriggerer, run_in_triggerer
 
 CONN_ID = "xcp_bench"
 FILE_SIZE = 100_000
@@ -114,13 +116,16 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         watchdog.start()
         arrived: dict[str, tuple[float, dict[str, Any]]] = {}
 
-        async def wait(run_id: str, argv: list[str]) -> None:
-            trigger = XcpRunTrigger(CONN_ID, run_root, run_id, argv, args.poll_interval)
-            async for event in trigger.run():
-                arrived[run_id] = (time.time(), event.payload)
+        triggers = [
+            XcpRunTrigger(CONN_ID, run_root, run_id, argv, args.poll_interval) for run_id, argv in runs
+        ]
 
+        def fired(index: int, event: Any, at: float) -> None:
+            arrived[runs[index][0]] = (at, event.payload)
+
+        triggerer = InProcessTriggerer(triggers, fired)
         waits_began = time.monotonic()
-        await asyncio.gather(*(wait(run_id, argv) for run_id, argv in runs))
+        await run_in_triggerer(triggerer)
         waited = time.monotonic() - waits_began
         await watchdog.stop()
         after = served(stats)
