@@ -1,4 +1,4 @@
-"""Benchmark 1 (issue 3): concurrent VolumeSnapshot waits in one triggerer.
+"""Benchmark 1: concurrent VolumeSnapshot waits in one triggerer.
 
 This process stands in for one triggerer: it runs ``--waits`` :class:`VolumeSnapshotReadyTrigger`
 waits at once in Airflow's own ``TriggerRunner`` (:mod:`benchmarks.triggerer`), spread over

@@ -1,4 +1,4 @@
-"""Benchmark 2 (issue 4): concurrent SnapMirror transfer waits on one simulated ONTAP cluster.
+"""Benchmark 2: concurrent SnapMirror transfer waits on one simulated ONTAP cluster.
 
 This process stands in for one triggerer: it starts ``--waits`` transfers on the ONTAP simulator
 (another process; each transfer takes ``--duration`` seconds) and waits for all of them at once
