@@ -89,8 +89,8 @@ QUICK: list[Scenario] = [
 ]
 
 
-def run_scenario(module: str, label: str, options: list[str], out: Path, logs: Path) -> dict[str, Any]:
-    """Run one scenario in a process of its own; return its JSON result."""
+def run_scenario(module: str, label: str, options: list[str], out: Path, logs: Path) -> dict[str, Any] | None:
+    """Run one scenario in a process of its own; return its JSON result (``None`` if it failed)."""
     result_file = out / f"{module}-{len(list(out.glob(module + '-*.json')))}.json"
     log_file = logs / (result_file.stem + ".log")
     env = {**os.environ, "AIRFLOW_HOME": tempfile.mkdtemp(prefix="bench-airflow-")}
@@ -113,7 +113,7 @@ def run_scenario(module: str, label: str, options: list[str], out: Path, logs: P
         )
     if finished.returncode != 0:
         print(f" failed (exit {finished.returncode}); see {log_file}")
-        raise SystemExit(1)
+        return None
     print(f" {time.monotonic() - began:.0f} s")
     result: dict[str, Any] = json.loads(result_file.read_text())
     return result
@@ -141,10 +141,20 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     print(f"Benchmarks ({'quick' if args.quick else 'full'}); scenario logs in {logs}")
     results: dict[str, list[dict[str, Any]]] = {}
+    failed: list[str] = []
     began = time.monotonic()
+    # A failed scenario is reported at the end; the others' tables are still written (a full run
+    # takes an hour: one failure must not throw the rest away).
     for module, label, options in scenarios:
-        results.setdefault(module, []).append(run_scenario(module, label, options, out, logs))
+        result = run_scenario(module, label, options, out, logs)
+        if result is None:
+            failed.append(f"{module}: {label}")
+        else:
+            results.setdefault(module, []).append(result)
     print(f"All scenarios ran in {time.monotonic() - began:.0f} s")
+    if not results:
+        print("No scenario succeeded; nothing written")
+        return 1
 
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     first = next(iter(results.values()))[0]
@@ -182,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         page = DOCS_PAGE if out == DOCS_DIR else out / "benchmarks.md"
         report.rewrite(page, blocks)
         print(f"Results and plots in {out}; tables written to {page}")
+    if failed:
+        print("Failed (missing from the tables):", *failed, sep="\n- ")
+        return 1
     return 0
 
 
