@@ -41,6 +41,14 @@ def test_mark_failed_cancels_mark_success_keeps_clear_reattaches(e2e: E2EDeploym
         runs[action] = api.trigger(DAG_ID, {"relationship": f"svm_dr:e2e_{action}"})
     for run_id in runs.values():
         api.wait_for_task(DAG_ID, run_id, TASK_ID, {"deferred"}, timeout=300)
+    # Deferred is not yet running on a triggerer: a trigger no triggerer has picked up is just
+    # dropped by a user action, with no on_kill to observe. Act once each one logs its wait.
+    for action, run_id in runs.items():
+        api.wait_for(
+            f"the {action} run's trigger to run",
+            lambda run_id=run_id: "Waiting for SnapMirror transfer" in api.log_text(DAG_ID, run_id, TASK_ID),
+            timeout=120,
+        )
 
     api.set_task_state(DAG_ID, runs["failed"], TASK_ID, "failed")
     api.set_task_state(DAG_ID, runs["success"], TASK_ID, "success")
