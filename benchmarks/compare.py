@@ -204,8 +204,11 @@ class Backend:
         return ids
 
     async def seed_clones(self, http: aiohttp.ClientSession, waits: int) -> list[Any]:
-        """Seed the source PVC and its ready snapshot; each clone is then provisioned ``duration`` s
-        after the provisioner first sees it and bound at once (held: until :meth:`end_all`)."""
+        """Seed the source PVC and a ready snapshot of it; return one clone to make per operation.
+
+        Each clone is provisioned ``duration`` s after the provisioner first sees it and bound at
+        once (held: until :meth:`end_all`).
+        """
         await control(http, "POST", "/_simulator/timing", {"snapshot": 0, "snapshot_ready": 0, "binding": 0})
         claims = {"boundClaims": [{"name": SOURCE_PVC, "namespace": NAMESPACE}]}
         await control(http, "POST", "/_simulator/seed", claims)
@@ -220,10 +223,13 @@ class Backend:
             },
         }
         await control(http, "POST", snapshots, body)
-        while not ((await control(http, "GET", f"{snapshots}/{SOURCE_SNAPSHOT}")).get("status") or {}).get(
-            "readyToUse"
-        ):
+        for _ in range(200):  # ready within a few controller passes
+            snapshot = await control(http, "GET", f"{snapshots}/{SOURCE_SNAPSHOT}")
+            if (snapshot.get("status") or {}).get("readyToUse"):
+                break
             await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError(f"VolumeSnapshot {SOURCE_SNAPSHOT} of the clones' source never became ready")
         await control(http, "POST", "/_simulator/timing", {"provisioning": self.duration})
         return [[NAMESPACE, SOURCE_PVC, f"clone-{index:04d}", SOURCE_SNAPSHOT] for index in range(waits)]
 
@@ -398,7 +404,9 @@ def make_operator(backend: str, index: int, target: Any, poll: float) -> Any:
     if backend == "kubernetes_clone":
         from netapp_dataops_airflow.operators.kubernetes import CloneVolumeOperator
 
-        return CloneVolumeOperator(task_id=task_id, source_pvc=target[1], new_pvc=target[2], namespace=target[0])
+        return CloneVolumeOperator(
+            task_id=task_id, source_pvc=target[1], new_pvc=target[2], namespace=target[0]
+        )
     if backend == "snapmirror":
         from netapp_dataops_airflow.operators.snapmirror import SnapMirrorUpdateOperator
 
