@@ -18,6 +18,9 @@ started to the last waiter notified (in all, per operation, per minute); resume 
 end on the server to the waiter notified: the trigger's event, or the toolkit's function
 returning); worker-slot seconds per operation; resident memory per wait.
 
+Backends: ``kubernetes`` (a VolumeSnapshot until ready to use), ``kubernetes_clone`` (a PVC cloned
+from a PVC until Bound), ``snapmirror`` (a SnapMirror update), ``cloud_sync`` (a Cloud Sync sync).
+
 Usage: ``python -m benchmarks.compare --backend kubernetes --design ours --waits 100 --out r.json``
 """
 
@@ -48,11 +51,14 @@ import aiohttp
 
 from benchmarks.measure import distribution, rss_bytes, write_result
 from benchmarks.servers import SimulatorProcess, kubernetes_simulator, ontap_simulator, start_simulator
+from netapp_dataops_airflow.simulators.kubernetes.seed import DEFAULT_CLASS
 
-BACKENDS = ("kubernetes", "snapmirror", "cloud_sync")
+BACKENDS = ("kubernetes", "kubernetes_clone", "snapmirror", "cloud_sync")
+#: The backends served by the Kubernetes simulator: snapshots, and PVCs cloned from a PVC.
+KUBERNETES = ("kubernetes", "kubernetes_clone")
 DESIGNS = ("ours", "naive", "toolkit")
 #: The toolkits' own poll intervals (their sleeps); ours and the naive triggers poll as often.
-TOOLKIT_POLL = {"kubernetes": 5.0, "snapmirror": 10.0, "cloud_sync": 60.0}
+TOOLKIT_POLL = {"kubernetes": 5.0, "kubernetes_clone": 5.0, "snapmirror": 10.0, "cloud_sync": 60.0}
 WORKER_SLOTS = 8
 """Processes running operators' ``execute``/``execute_complete``: the worker slots of a small fleet."""
 NAMESPACE = "bench-0"
@@ -64,9 +70,14 @@ CONN_ID = "bench"
 TOOLKIT_DRIVER = Path(__file__).with_name("baselines") / "toolkit_driver.py"
 MiB = 1024 * 1024
 ENDLESS = 86400.0
+SOURCE_PVC = "data"
+#: A ready snapshot of the source: the toolkit's ``clone_volume`` always restores one (it takes one
+#: first when given none); ours and the provider pattern clone the PVC itself.
+SOURCE_SNAPSHOT = "data-snap"
 #: The request that starts one operation, as :meth:`Backend.requests` names it.
 START_REQUEST = {
     "kubernetes": "create volumesnapshots",
+    "kubernetes_clone": "create persistentvolumeclaims",
     "snapmirror": "POST /api/snapmirror/relationships/{id}/transfers",
     "cloud_sync": "PUT /api/relationships/{id}/sync",
 }
@@ -114,7 +125,7 @@ class Backend:
 
     def start(self) -> None:
         """Start the simulator and export the Airflow connection our operators use."""
-        if self.name == "kubernetes":
+        if self.name in KUBERNETES:
             self.simulator = kubernetes_simulator(self.workdir)
             connection: dict[str, Any] = {
                 "conn_type": "kubernetes",
@@ -146,7 +157,7 @@ class Backend:
                 },
             }
         self.details = self.simulator.details
-        conn_id = "kubernetes_default" if self.name == "kubernetes" else CONN_ID
+        conn_id = "kubernetes_default" if self.name in KUBERNETES else CONN_ID
         os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(connection)
 
     def session(self) -> aiohttp.ClientSession:
@@ -167,6 +178,8 @@ class Backend:
             claims = {"boundClaims": [{"name": "data", "namespace": NAMESPACE}]}
             await control(http, "POST", "/_simulator/seed", claims)
             return [[NAMESPACE, "data", f"snap-{index:04d}"] for index in range(waits)]
+        if self.name == "kubernetes_clone":
+            return await self.seed_clones(http, waits)
         if self.name == "snapmirror":
             await control(http, "PUT", "/_simulator/transfer-settings", {"duration": self.duration})
             uuids = []
@@ -190,11 +203,41 @@ class Backend:
             ids.append((await control(http, "POST", "/_simulator/relationships", body))["id"])
         return ids
 
+    async def seed_clones(self, http: aiohttp.ClientSession, waits: int) -> list[Any]:
+        """Seed the source PVC and a ready snapshot of it; return one clone to make per operation.
+
+        Each clone is provisioned ``duration`` s after the provisioner first sees it and bound at
+        once (held: until :meth:`end_all`).
+        """
+        await control(http, "POST", "/_simulator/timing", {"snapshot": 0, "snapshot_ready": 0, "binding": 0})
+        claims = {"boundClaims": [{"name": SOURCE_PVC, "namespace": NAMESPACE}]}
+        await control(http, "POST", "/_simulator/seed", claims)
+        snapshots = f"/apis/snapshot.storage.k8s.io/v1/namespaces/{NAMESPACE}/volumesnapshots"
+        body = {
+            "apiVersion": "snapshot.storage.k8s.io/v1",
+            "kind": "VolumeSnapshot",
+            "metadata": {"name": SOURCE_SNAPSHOT, "namespace": NAMESPACE},
+            "spec": {
+                "source": {"persistentVolumeClaimName": SOURCE_PVC},
+                "volumeSnapshotClassName": "csi-snapclass",
+            },
+        }
+        await control(http, "POST", snapshots, body)
+        for _ in range(200):  # ready within a few controller passes
+            snapshot = await control(http, "GET", f"{snapshots}/{SOURCE_SNAPSHOT}")
+            if (snapshot.get("status") or {}).get("readyToUse"):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError(f"VolumeSnapshot {SOURCE_SNAPSHOT} of the clones' source never became ready")
+        await control(http, "POST", "/_simulator/timing", {"provisioning": self.duration})
+        return [[NAMESPACE, SOURCE_PVC, f"clone-{index:04d}", SOURCE_SNAPSHOT] for index in range(waits)]
+
     # --- what the server saw --------------------------------------------------------------------
 
     async def requests(self, http: aiohttp.ClientSession) -> Counter[str]:
         """Every API request the server has counted so far, by kind."""
-        if self.name == "kubernetes":
+        if self.name in KUBERNETES:
             counts = Counter((await control(http, "GET", "/_simulator/stats"))["requests"]["byVerb"])
             counts.pop("patch volumesnapshotcontents", None)  # the flipper's, playing the CSI driver
             return counts
@@ -209,6 +252,10 @@ class Backend:
         if self.name == "kubernetes":
             ready = (await control(http, "GET", "/_simulator/stats"))["ready"]
             keys = {f"volumesnapshots/{ns}/{name}": name for ns, _, name in targets}
+            return {name: ready[key]["committedAt"] for key, name in keys.items() if key in ready}
+        if self.name == "kubernetes_clone":
+            ready = (await control(http, "GET", "/_simulator/stats"))["ready"]
+            keys = {f"persistentvolumeclaims/{ns}/{name}": name for ns, _, name, _ in targets}
             return {name: ready[key]["committedAt"] for key, name in keys.items() if key in ready}
         state = await control(http, "GET", "/_simulator/state")
         if self.name == "snapmirror":
@@ -230,7 +277,12 @@ class Backend:
         SnapMirror and Cloud Sync: the simulated clock jumps past every operation's end. Kubernetes:
         :mod:`benchmarks.flipper`, in a process of its own, marks every content ready at once, as
         the CSI driver would (each snapshot's moment is then read from the server's stats).
+        Kubernetes clones: the day-long provisioning delay every clone waits out drops to 0 in one
+        control request, and the simulated provisioner binds them all (their moments: the stats).
         """
+        if self.name == "kubernetes_clone":
+            await control(http, "POST", "/_simulator/timing", {"provisioning": 0})
+            return time.time()
         if self.name != "kubernetes":
             await control(http, "POST", "/_simulator/advance", {"seconds": ENDLESS})
             return time.time()
@@ -277,6 +329,21 @@ class Backend:
             path = f"/apis/snapshot.storage.k8s.io/v1/namespaces/{namespace}/volumesnapshots"
             await control(http, "POST", path, body)
             return naive.NaiveVolumeSnapshotTrigger(self.details["kubeconfig"], namespace, name, poll)
+        if self.name == "kubernetes_clone":
+            namespace, source, name, _ = target
+            body = {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {
+                    "accessModes": ["ReadWriteMany"],
+                    "resources": {"requests": {"storage": "1Gi"}},  # the source's size
+                    "storageClassName": DEFAULT_CLASS,
+                    "dataSource": {"kind": "PersistentVolumeClaim", "name": source},
+                },
+            }
+            await control(http, "POST", f"/api/v1/namespaces/{namespace}/persistentvolumeclaims", body)
+            return naive.NaivePersistentVolumeClaimTrigger(self.details["kubeconfig"], namespace, name, poll)
         assert self.simulator is not None
         if self.name == "snapmirror":
             auth = aiohttp.BasicAuth("admin", PASSWORD)
@@ -306,7 +373,7 @@ class Backend:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
         config_dir = home / ".netapp_dataops"
         config_dir.mkdir(parents=True, exist_ok=True)
-        if self.name == "kubernetes":
+        if self.name in KUBERNETES:
             return {**env, "KUBECONFIG": self.details["kubeconfig"]}
         if self.name == "snapmirror":
             config = {
@@ -334,6 +401,12 @@ def make_operator(backend: str, index: int, target: Any, poll: float) -> Any:
         from netapp_dataops_airflow.operators.kubernetes import VolumeSnapshotOperator
 
         return VolumeSnapshotOperator(task_id=task_id, pvc=target[1], snapshot=target[2], namespace=target[0])
+    if backend == "kubernetes_clone":
+        from netapp_dataops_airflow.operators.kubernetes import CloneVolumeOperator
+
+        return CloneVolumeOperator(
+            task_id=task_id, source_pvc=target[1], new_pvc=target[2], namespace=target[0]
+        )
     if backend == "snapmirror":
         from netapp_dataops_airflow.operators.snapmirror import SnapMirrorUpdateOperator
 
@@ -393,7 +466,7 @@ def warm_worker(backend: str) -> None:
     import netapp_dataops_airflow.hooks
     import netapp_dataops_airflow.triggers  # noqa: F401
 
-    make_operator(backend, 0, ["", "", ""] if backend == "kubernetes" else "", 1.0)
+    make_operator(backend, 0, ["", "", "", ""] if backend in KUBERNETES else "", 1.0)
 
 
 def _generic(path: str) -> str:
@@ -624,7 +697,7 @@ async def measure(
         counts.subtract(before)
         if ended is not None and backend.name == "kubernetes":
             counts["list volumesnapshots"] -= 1  # end_all's own, to find the contents to flip
-        if ended is not None and backend.name != "kubernetes":
+        if ended is not None and backend.name not in KUBERNETES:
             ends = dict.fromkeys(run.notified, ended)
         else:
             ends = await backend.ends(http, targets)

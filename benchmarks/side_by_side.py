@@ -16,11 +16,12 @@ from benchmarks.report import table
 
 BACKEND_TITLES = {
     "kubernetes": "Kubernetes VolumeSnapshot",
+    "kubernetes_clone": "Kubernetes PVC clone",
     "snapmirror": "SnapMirror update",
     "cloud_sync": "Cloud Sync sync",
 }
 DESIGN_TITLES = {"ours": "ours", "naive": "provider pattern", "toolkit": "DataOps toolkit"}
-SCAN_HOLD = {"kubernetes": 15.0, "snapmirror": 30.0, "cloud_sync": 60.0}
+SCAN_HOLD = {"kubernetes": 15.0, "kubernetes_clone": 15.0, "snapmirror": 30.0, "cloud_sync": 60.0}
 """Seconds every scan over N holds all its waits before ending every operation at once: three
 poll intervals of the toolkit (5 s, 10 s) or one of its 60 s Cloud Sync sleeps."""
 SCAN_WAITS = (10, 100, 1000)
@@ -29,7 +30,7 @@ TOOLKIT_CAP = 250
 1,000 threads of blocking pollers would take the two CPUs from the simulator."""
 SWEEP = (5.0, 60.0)
 """Operation lengths (s) for worker-slot seconds against duration, at N = 10, ours and the toolkit's."""
-SWEEP_BACKENDS = ("kubernetes", "snapmirror")
+SWEEP_BACKENDS = ("kubernetes", "kubernetes_clone", "snapmirror")
 """Cloud Sync is left out of the sweep: the toolkit's 60 s sleep makes any sync under a minute
 hold its slot a minute, which the scan's runs of 10 already show."""
 
@@ -281,7 +282,7 @@ def plot_slots(results: list[dict[str, Any]], path: Path) -> None:
     """
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(11, 4.5))
-    colours = dict(zip(BACKEND_TITLES, ("#1f77b4", "#2ca02c", "#d62728"), strict=True))
+    colours = dict(zip(BACKEND_TITLES, ("#1f77b4", "#9467bd", "#2ca02c", "#d62728"), strict=True))
     for backend, title in BACKEND_TITLES.items():
         for design in ("ours", "toolkit"):
             runs = _sweep_runs(results, backend, design)

@@ -5,6 +5,8 @@ Each trigger here waits for one operation the way most providers' triggers do:
 - :class:`NaiveVolumeSnapshotTrigger` as the cncf provider's ``AsyncKubernetesHook``: the
   kubeconfig loaded once per hook (trigger), a new ``kubernetes_asyncio`` ``ApiClient`` for every
   call, one GET of the VolumeSnapshot per poll;
+- :class:`NaivePersistentVolumeClaimTrigger` the same way for a cloned PVC: one GET of the claim
+  per poll until it is ``Bound``;
 - :class:`NaiveSnapMirrorTrigger` and :class:`NaiveCloudSyncTrigger` as most REST providers: a new
   ``aiohttp`` session (so a new connection and TLS handshake) for every call, one GET per poll;
   the Cloud Sync one exchanges its refresh token once per trigger.
@@ -51,6 +53,34 @@ class NaiveVolumeSnapshotTrigger(BaseTrigger):
                     SNAPSHOT_GROUP, SNAPSHOT_VERSION, self.namespace, "volumesnapshots", self.name
                 )
             if (snapshot.get("status") or {}).get("readyToUse") is True:
+                yield TriggerEvent({"status": "success", "name": self.name})
+                return
+            await asyncio.sleep(self.poll_interval)
+
+
+class NaivePersistentVolumeClaimTrigger(BaseTrigger):
+    """Poll one PersistentVolumeClaim until ``status.phase`` is ``Bound``, a new API client per poll."""
+
+    def __init__(self, kubeconfig: str, namespace: str, name: str, poll_interval: float) -> None:
+        super().__init__()
+        self.kubeconfig, self.namespace, self.name = kubeconfig, namespace, name
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Say how the triggerer rebuilds this trigger."""
+        kwargs = {"kubeconfig": self.kubeconfig, "namespace": self.namespace, "name": self.name}
+        return f"{__name__}.{type(self).__name__}", {**kwargs, "poll_interval": self.poll_interval}
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """GET the claim every ``poll_interval`` seconds until it is Bound."""
+        configuration = k8s_client.Configuration()
+        await k8s_config.load_kube_config(self.kubeconfig, client_configuration=configuration)
+        while True:
+            async with k8s_client.ApiClient(configuration) as api:
+                claim = await k8s_client.CoreV1Api(api).read_namespaced_persistent_volume_claim(
+                    self.name, self.namespace
+                )
+            if claim.status is not None and claim.status.phase == "Bound":
                 yield TriggerEvent({"status": "success", "name": self.name})
                 return
             await asyncio.sleep(self.poll_interval)

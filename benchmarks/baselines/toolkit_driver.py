@@ -6,9 +6,10 @@ a worker slot running one task: it calls the toolkit's function with ``wait_unti
 its built-in wait) and holds the slot until the function returns. Nothing of the toolkit is
 patched; its sleeps (5 s for Kubernetes, 10 s for SnapMirror, 60 s for Cloud Sync) are its own.
 
-    python toolkit_driver.py kubernetes|snapmirror|cloud_sync < targets.json
+    python toolkit_driver.py kubernetes|kubernetes_clone|snapmirror|cloud_sync < targets.json
 
-``targets.json`` is a JSON list: ``[namespace, pvc, snapshot]`` per Kubernetes snapshot, a
+``targets.json`` is a JSON list: ``[namespace, pvc, snapshot]`` per Kubernetes snapshot,
+``[namespace, source pvc, clone, source snapshot]`` per Kubernetes clone, a
 relationship UUID per SnapMirror update, a relationship id per Cloud Sync sync. The environment
 points the toolkit at the simulator as the fidelity tests do (``KUBECONFIG``; ``HOME`` with
 ``.netapp_dataops/config.json``; ``ONTAP_USER``/``ONTAP_PASSWORD``; ``CLOUD_SYNC_SIMULATOR_URL`` and
@@ -63,6 +64,23 @@ def kubernetes_call() -> Callable[[Any], Any]:
     return call
 
 
+def kubernetes_clone_call() -> Callable[[Any], Any]:
+    """``clone_volume`` from a ready snapshot: read it and its PVC, create the clone, GET it every 5 s.
+
+    The toolkit clones by restoring a VolumeSnapshot (without one it takes one first); given the
+    source's ready snapshot, its wait is the clone's alone, as ours and the provider pattern's are.
+    """
+    import netapp_dataops.k8s as toolkit  # type: ignore[import-not-found]
+
+    def call(target: list[str]) -> Any:
+        namespace, pvc, clone, snapshot = target
+        return toolkit.clone_volume(
+            new_pvc_name=clone, source_pvc_name=pvc, source_snapshot_name=snapshot, namespace=namespace
+        )
+
+    return call
+
+
 def snapmirror_call() -> Callable[[Any], Any]:
     """``sync_snap_mirror_relationship(wait_until_complete=True)``: POST a transfer, poll every 10 s.
 
@@ -104,7 +122,12 @@ def cloud_sync_call() -> Callable[[Any], Any]:
     return call
 
 
-CALLS = {"kubernetes": kubernetes_call, "snapmirror": snapmirror_call, "cloud_sync": cloud_sync_call}
+CALLS = {
+    "kubernetes": kubernetes_call,
+    "kubernetes_clone": kubernetes_clone_call,
+    "snapmirror": snapmirror_call,
+    "cloud_sync": cloud_sync_call,
+}
 
 
 def main(backend: str) -> None:

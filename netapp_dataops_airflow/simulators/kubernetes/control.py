@@ -56,6 +56,7 @@ def add_control_routes(router: web.UrlDispatcher, backend: KubernetesBackend) ->
             backend.timing.update(**{k: float(v) for k, v in data.items()})  # type: ignore[arg-type]
         except TypeError as exc:
             raise bad_request(str(exc)) from exc
+        backend.wake_listeners()  # steps already waiting take the new delays now
         return json_response(vars(backend.timing))
 
     async def pod_defaults(request: web.Request) -> web.Response:

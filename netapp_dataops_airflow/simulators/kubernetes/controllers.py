@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import astuple
 
 from . import kinds
 from .models import Change, KubernetesBackend
@@ -31,17 +32,25 @@ INCREMENTAL = frozenset({kinds.SNAPSHOTS, kinds.CONTENTS, kinds.EVENTS})
 
 
 class Gates:
-    """Per-step "not before" times: a step waits its delay, a failed step waits the retry delay."""
+    """Per-step "not before" times: a step waits its delay, a failed step waits the retry delay.
+
+    A step's delay counts from the first time it was asked about and is read anew on every ask,
+    so a changed :class:`~.timing.Timing` applies to steps already waiting (a benchmark holds
+    every clone with a day-long delay, then ends them all at once by setting it to 0).
+    """
 
     def __init__(self) -> None:
-        self._not_before: dict[tuple[str, str], float] = {}
+        self._asked: dict[tuple[str, str], float] = {}
+        self._retry_at: dict[tuple[str, str], float] = {}
         #: Monotonic time of the earliest step asked about that was not due yet (a full pass then).
         self.wake_at: float | None = None
 
     def ready(self, step: str, uid: str, delay: float) -> bool:
         """Whether ``step`` for object ``uid`` may run now (its delay starts the first time asked)."""
-        now = time.monotonic()
-        due = self._not_before.setdefault((step, uid), now + delay)
+        now, key = time.monotonic(), (step, uid)
+        due = self._retry_at.get(key)
+        if due is None:
+            due = self._asked.setdefault(key, now) + delay
         if due <= now:
             return True
         self._wake_at(due)
@@ -49,17 +58,19 @@ class Gates:
 
     def done(self, step: str, uid: str) -> None:
         """Forget the timer of a step that succeeded."""
-        self._not_before.pop((step, uid), None)
+        self._asked.pop((step, uid), None)
+        self._retry_at.pop((step, uid), None)
 
     def retry(self, step: str, uid: str, delay: float) -> None:
         """Schedule a failed step to run again after ``delay``."""
         due = time.monotonic() + delay
-        self._not_before[(step, uid)] = due
+        self._retry_at[(step, uid)] = due
         self._wake_at(due)
 
     def forget_except(self, uids: set[str]) -> None:
         """Drop timers of objects that no longer exist."""
-        self._not_before = {k: v for k, v in self._not_before.items() if k[1] in uids}
+        self._asked = {k: v for k, v in self._asked.items() if k[1] in uids}
+        self._retry_at = {k: v for k, v in self._retry_at.items() if k[1] in uids}
 
     def _wake_at(self, due: float) -> None:
         self.wake_at = due if self.wake_at is None else min(self.wake_at, due)
@@ -82,6 +93,8 @@ class ControllerLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         # The resourceVersion the last pass started from; None: the next pass is a full one.
         self._seen: int | None = None
+        # The timing the last pass ran with: a change makes the next pass a full one.
+        self._timing: tuple[float, ...] = ()
         #: Passes run, full and incremental (for tests and benchmarks).
         self.passes = {"full": 0, "incremental": 0}
 
@@ -117,7 +130,11 @@ class ControllerLoop:
         started = self._backend.resource_version
         now = time.monotonic()
         due = self._gates.wake_at is not None and self._gates.wake_at <= now
-        incremental = changes is not None and not due and all(c.kind in INCREMENTAL for c in changes)
+        timing, self._timing = self._timing, astuple(self._backend.timing)
+        retimed = timing != self._timing  # waiting steps' delays changed: ask every one again
+        incremental = (
+            changes is not None and not due and not retimed and all(c.kind in INCREMENTAL for c in changes)
+        )
         if not incremental:
             self._gates.wake_at = None  # every waiting step is asked again, and sets it anew
         self.passes["incremental" if incremental else "full"] += 1

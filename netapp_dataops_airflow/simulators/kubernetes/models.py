@@ -212,6 +212,11 @@ class KubernetesBackend:
         """Call ``callback`` (from the writing thread) after every change; controllers use it to wake."""
         self._listeners.append(callback)
 
+    def wake_listeners(self) -> None:
+        """Call every listener without a change (the timing changed: controllers look again)."""
+        for listener in list(self._listeners):
+            listener()
+
     def remove_listener(self, callback: Callable[[], None]) -> None:
         """Stop calling ``callback``."""
         if callback in self._listeners:

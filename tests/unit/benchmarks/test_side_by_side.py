@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.compare import _generic, task_context, waiting_rate
-from benchmarks.side_by_side import TOOLKIT_CAP, full_scenarios, quick_scenarios, ratio_table
+from benchmarks.baselines.toolkit_driver import CALLS
+from benchmarks.compare import BACKENDS, START_REQUEST, TOOLKIT_POLL, _generic, task_context, waiting_rate
+from benchmarks.side_by_side import (
+    BACKEND_TITLES,
+    SCAN_HOLD,
+    SWEEP_BACKENDS,
+    TOOLKIT_CAP,
+    full_scenarios,
+    quick_scenarios,
+    ratio_table,
+)
 
 
 def result(
@@ -78,3 +87,14 @@ def test_the_full_run_caps_the_toolkit_and_the_quick_run_skips_it() -> None:
     toolkit_waits = {int(o[o.index("--waits") + 1]) for o in full if "toolkit" in o}
     assert max(toolkit_waits) == TOOLKIT_CAP
     assert {o[o.index("--design") + 1] for _, _, o in quick_scenarios()} == {"ours", "naive"}
+
+
+def test_every_backend_is_scanned_with_every_design_and_the_clones_are_swept() -> None:
+    assert set(BACKENDS) == set(BACKEND_TITLES) == set(SCAN_HOLD) == set(TOOLKIT_POLL) == set(START_REQUEST)
+    assert set(BACKENDS) == set(CALLS)  # the toolkit's driver runs each of them
+    full = [options for module, _, options in full_scenarios() if module == "compare"]
+    scanned = {(o[o.index("--backend") + 1], o[o.index("--design") + 1]) for o in full if "--hold" in o}
+    assert scanned == {(b, d) for b in BACKENDS for d in ("ours", "naive", "toolkit")}
+    assert "kubernetes_clone" in SWEEP_BACKENDS
+    swept = {o[o.index("--backend") + 1] for o in full if "--duration" in o}
+    assert swept == set(SWEEP_BACKENDS)

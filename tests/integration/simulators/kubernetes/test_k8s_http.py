@@ -374,3 +374,28 @@ async def test_snapshot_progression_seen_by_a_watch(
             statuses.append(event["object"].get("status"))
     assert statuses[0] is None
     assert {"readyToUse": False}.items() <= next(s for s in statuses if s).items()
+
+
+async def test_a_timing_change_applies_to_claims_already_waiting(http: aiohttp.ClientSession) -> None:
+    await http.post("/_simulator/seed", json={"boundClaims": [{"name": "data"}]})
+    await http.post("/_simulator/timing", json={"provisioning": 86400})
+    clones = [
+        claim_body(f"clone-{i}", dataSource={"kind": "PersistentVolumeClaim", "name": "data"}) for i in (1, 2)
+    ]
+    for clone in clones:
+        assert (await http.post(PVCS, json=clone)).status == 201
+    await asyncio.sleep(0.3)  # the controllers have seen both claims and hold them a day
+    assert {
+        (await body_of(await http.get(f"{PVCS}/{c}")))["status"]["phase"] for c in ("clone-1", "clone-2")
+    } == {"Pending"}
+    # One control request ends every wait: no change to the store follows it, yet both claims bind.
+    await http.post("/_simulator/timing", json={"provisioning": 0, "binding": 0})
+    phases: set[str] = set()
+    for _ in range(100):
+        phases = {
+            (await body_of(await http.get(f"{PVCS}/{c}")))["status"]["phase"] for c in ("clone-1", "clone-2")
+        }
+        if phases == {"Bound"}:
+            break
+        await asyncio.sleep(0.05)
+    assert phases == {"Bound"}
