@@ -33,7 +33,6 @@ import datetime
 import json
 import multiprocessing
 import os
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -91,11 +90,14 @@ async def control(http: aiohttp.ClientSession, method: str, path: str, body: Any
 
 
 def task_context(task_id: str, state: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Build the parts of a task's context the operators read: ``ti`` and ``task_state_store``.
+    """Build the parts of a task's context the operators read.
 
-    The store keeps JSON as Airflow does; ``get("__all__")`` hands everything over to the process
-    that resumes the task.
+    ``ti``, ``task_state_store`` and ``outlet_events`` (Airflow's own accessors, so the asset
+    events cost what they cost in a task). The store keeps JSON as Airflow does;
+    ``get("__all__")`` hands everything over to the process that resumes the task.
     """
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
     values: dict[str, Any] = dict(state or {})
 
     def get(key: str, default: Any = None) -> Any:
@@ -106,7 +108,7 @@ def task_context(task_id: str, state: dict[str, Any] | None = None) -> dict[str,
 
     store = SimpleNamespace(get=get, set=set_value)
     ti = SimpleNamespace(dag_id="bench", task_id=task_id, run_id="run", map_index=-1, try_number=1)
-    return {"ti": ti, "task_state_store": store}
+    return {"ti": ti, "task_state_store": store, "outlet_events": OutletEventAccessors()}
 
 
 @dataclass
@@ -163,10 +165,7 @@ class Backend:
     def session(self) -> aiohttp.ClientSession:
         """Open an HTTP session on the simulator (its CA trusted)."""
         assert self.simulator is not None
-        if not self.ca_pem:
-            return aiohttp.ClientSession(self.simulator.url)
-        context = ssl.create_default_context(cadata=self.ca_pem)
-        return aiohttp.ClientSession(self.simulator.url, connector=aiohttp.TCPConnector(ssl=context))
+        return self.simulator.session()
 
     async def seed(self, http: aiohttp.ClientSession, waits: int) -> list[Any]:
         """Prepare ``waits`` operations' worth of objects; return the targets (one per operation)."""
@@ -299,8 +298,8 @@ class Backend:
             "benchmarks.flipper",
             self.simulator.url,
             str(names),
-            "--window",
-            "0",
+            *("--ca-file", self.simulator.details["CA file"]),
+            *("--window", "0"),
         ]
         flipper = await asyncio.create_subprocess_exec(
             *command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(Path(__file__).parent.parent)

@@ -8,7 +8,7 @@ all at once with ``--window 0``) as csi-snapshotter does when a CSI snapshot is 
 simulated snapshot controller copies that to the VolumeSnapshot, and the simulator times that
 change. Doing it here keeps the work out of the measured event loop.
 
-Usage: ``python -m benchmarks.flipper URL CONTENTS.json --window 10 --concurrency 16``;
+Usage: ``python -m benchmarks.flipper URL CONTENTS.json --ca-file CA.pem --window 10 --concurrency 16``;
 prints ``{"flipped": n, "failed": n, "first": t, "last": t}`` (``time.time()``) when done.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -41,12 +42,15 @@ async def flip(http: aiohttp.ClientSession, name: str) -> bool:
         return response.status == 200
 
 
-async def flip_all(url: str, contents: Path, window: float, concurrency: int) -> dict[str, float]:
+async def flip_all(
+    url: str, ca_file: Path, contents: Path, window: float, concurrency: int
+) -> dict[str, float]:
     """Wait for ``go`` on stdin, then flip the contents listed in ``contents`` over ``window`` s.
 
     The file is read after ``go``: the scenario writes it once it knows the names.
     """
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    context = ssl.create_default_context(cafile=ca_file)
+    connector = aiohttp.TCPConnector(limit=concurrency, ssl=context)
     async with aiohttp.ClientSession(url, connector=connector) as http:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         names = json.loads(await asyncio.to_thread(contents.read_text))
@@ -72,10 +76,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("url")
     parser.add_argument("contents", type=Path, help="JSON list of VolumeSnapshotContent names, in order")
+    parser.add_argument("--ca-file", type=Path, required=True, help="the simulator's CA (PEM)")
     parser.add_argument("--window", type=float, default=10.0, help="seconds to spread the flips over")
     parser.add_argument("--concurrency", type=int, default=16, help="PATCH requests in flight at most")
     args = parser.parse_args()
-    summary = asyncio.run(flip_all(args.url, args.contents, args.window, args.concurrency))
+    summary = asyncio.run(flip_all(args.url, args.ca_file, args.contents, args.window, args.concurrency))
     print(json.dumps(summary), flush=True)
     return 0
 

@@ -92,7 +92,8 @@ QUICK: list[Scenario] = [
 def run_scenario(module: str, label: str, options: list[str], out: Path, logs: Path) -> dict[str, Any] | None:
     """Run one scenario in a process of its own; return its JSON result (``None`` if it failed)."""
     result_file = out / f"{module}-{len(list(out.glob(module + '-*.json')))}.json"
-    log_file = logs / (result_file.stem + ".log")
+    # Numbered by scenario: a failed one writes no result, and the next must not reuse its log.
+    log_file = logs / f"{len(list(logs.glob('*.log'))):02d}-{result_file.stem}.log"
     env = {**os.environ, "AIRFLOW_HOME": tempfile.mkdtemp(prefix="bench-airflow-")}
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     command = [

@@ -7,11 +7,16 @@ would be blamed on the library.
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
 
 
 @dataclass
@@ -22,6 +27,11 @@ class SimulatorProcess:
     url: str
     #: ``label: value`` lines it printed after the URL (``kubeconfig``, ``CA file``, ...).
     details: dict[str, str] = field(default_factory=dict)
+
+    def session(self, **connector: Any) -> aiohttp.ClientSession:
+        """Open an HTTP session on the simulator, trusting its CA (``details["CA file"]``)."""
+        context = ssl.create_default_context(cafile=self.details["CA file"])
+        return aiohttp.ClientSession(self.url, connector=aiohttp.TCPConnector(ssl=context, **connector))
 
     def stop(self) -> None:
         """Stop the simulator (SIGTERM, then SIGKILL if it hangs)."""
@@ -61,11 +71,23 @@ def start_simulator(
 
 
 def kubernetes_simulator(workdir: Path) -> SimulatorProcess:
-    """Start the Kubernetes simulator; its kubeconfig is written to ``workdir/kubeconfig``."""
+    """Start the Kubernetes simulator over HTTPS, as API servers are.
+
+    Its kubeconfig is written to ``workdir/kubeconfig``; ``details["CA file"]`` is the CA it
+    names, for the benchmark's own requests. Plain HTTP would flatter the
+    designs that open connections often, and make ``kubernetes_asyncio`` load the system's CA
+    bundle, which no real kubeconfig does.
+    """
     kubeconfig = workdir / "kubeconfig"
-    return start_simulator(
-        "kubernetes", "--kubeconfig", str(kubeconfig), log=workdir / "simulator.log", expect=("kubeconfig",)
+    simulator = start_simulator(
+        "kubernetes",
+        *("--tls", "--kubeconfig", str(kubeconfig)),
+        log=workdir / "simulator.log",
+        expect=("kubeconfig",),
     )
+    cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+    simulator.details["CA file"] = cluster["certificate-authority"]
+    return simulator
 
 
 def ontap_simulator(workdir: Path, password: str) -> SimulatorProcess:

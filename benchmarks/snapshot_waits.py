@@ -40,7 +40,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, short_path, write_result
-from benchmarks.servers import kubernetes_simulator
+from benchmarks.servers import SimulatorProcess, kubernetes_simulator
 from benchmarks.triggerer import InProcessTriggerer, run_in_triggerer
 
 VOLUME_SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1/namespaces/{namespace}/volumesnapshots"
@@ -156,10 +156,10 @@ def request_counts(before: dict[str, Any], after: dict[str, Any]) -> dict[str, i
 
 
 async def measure(
-    sim_url: str, args: argparse.Namespace, flipper: subprocess.Popen[str], contents: Path
+    simulator: SimulatorProcess, args: argparse.Namespace, flipper: subprocess.Popen[str], contents: Path
 ) -> dict[str, Any]:
     """Prepare, then run and time every wait; return the measurements."""
-    async with aiohttp.ClientSession(sim_url) as http:
+    async with simulator.session() as http:
         snapshots = await prepare(http, args.waits, args.namespaces)
         order = [snapshot.key for snapshot in snapshots]
         random.Random(42).shuffle(order)  # namespaces and names interleave, as real completions would
@@ -323,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         flipper = subprocess.Popen(
             [
                 *(sys.executable, "-m", "benchmarks.flipper", simulator.url, str(contents)),
+                *("--ca-file", simulator.details["CA file"]),
                 *("--window", str(args.window), "--concurrency", str(args.concurrency)),
             ],
             stdin=subprocess.PIPE,
@@ -330,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             text=True,
         )
         try:
-            result = asyncio.run(measure(simulator.url, args, flipper, contents))
+            result = asyncio.run(measure(simulator, args, flipper, contents))
         finally:
             flipper.kill()
     finally:

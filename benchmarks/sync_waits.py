@@ -127,7 +127,7 @@ async def measure(url: str, ca_pem: str, args: argparse.Namespace) -> dict[str, 
         watchdog = LoopWatchdog()
         watchdog.start()
         launched = time.perf_counter()
-        await run_in_triggerer(triggerer, timeout=900)
+        await run_in_triggerer(triggerer, give_up_after=900)
         done = time.perf_counter()
         await watchdog.stop()
         rss_peak = max(watchdog.rss_peak, rss_bytes())
