@@ -85,8 +85,12 @@ def kubernetes_simulator(workdir: Path) -> SimulatorProcess:
         log=workdir / "simulator.log",
         expect=("kubeconfig",),
     )
-    cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
-    simulator.details["CA file"] = cluster["certificate-authority"]
+    try:
+        cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+        simulator.details["CA file"] = cluster["certificate-authority"]
+    except BaseException:
+        simulator.stop()  # the caller never gets it to stop
+        raise
     return simulator
 
 
