@@ -14,6 +14,8 @@ from .quantities import parse_quantity
 from .seed import PV_FINALIZERS, PVC_PROTECTION, TRIDENT, bind, volume_for
 
 CLONE_FROM_PVC = "trident.netapp.io/cloneFromPVC"
+# Index of volumes by the uid of the claim they are bound or being bound to.
+_CLAIM_UID = "claimRef.uid"
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 SIMULATED_NODE = "sim-node-1"
 
@@ -58,6 +60,11 @@ def reconcile_volumes(backend: KubernetesBackend, gates: Gates) -> None:
             backend.mutate(kinds.PVS, None, meta["name"], lambda v: v.update(status={"phase": "Released"}))
 
 
+def _claim_uid(volume: JSON) -> str | None:
+    uid = dig(volume, "spec", "claimRef", "uid")
+    return uid if isinstance(uid, str) else None
+
+
 def _drop_volume_finalizers(volume: JSON) -> None:
     for name in PV_FINALIZERS:
         remove_finalizer(volume, name)
@@ -87,7 +94,10 @@ def _pods_using(backend: KubernetesBackend, claim: JSON) -> list[JSON]:
 def _progress_claim(backend: KubernetesBackend, gates: Gates, claim: JSON) -> None:
     meta, spec = metadata(claim), claim.get("spec") or {}
     uid, namespace, name = meta["uid"], meta["namespace"], meta["name"]
-    volume = next((v for v in backend.objects(kinds.PVS) if dig(v, "spec", "claimRef", "uid") == uid), None)
+    # By index: scanning (and copying) every volume for every pending claim made binding a
+    # thousand clones at once take a minute.
+    backend.ensure_index(kinds.PVS, _CLAIM_UID, _claim_uid)
+    volume = next(iter(backend.find_by(kinds.PVS, _CLAIM_UID, uid)), None)
     if volume is not None:
         if gates.ready("bind", uid, backend.timing.binding):
             gates.done("bind", uid)
