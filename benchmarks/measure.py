@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import os
@@ -51,6 +52,10 @@ def rss_bytes() -> int:
         return peak if sys.platform == "darwin" else peak * 1024
 
 
+OLDEST_GENERATION = len(gc.get_threshold()) - 1
+"""Collections of this generation go through every tracked object: the long ones."""
+
+
 @dataclass
 class LoopWatchdog:
     """Sleep ``period`` seconds in a loop and record how late each wake-up was.
@@ -64,6 +69,10 @@ class LoopWatchdog:
     started: float = field(default_factory=time.perf_counter)
     #: (seconds since ``started`` when the sleep began, lateness in seconds)
     samples: list[tuple[float, float]] = field(default_factory=list)
+    #: (seconds since ``started`` when it began, seconds it took) per full garbage collection:
+    #: they hold the GIL, so the stall sampler cannot see them, and they grow with the heap.
+    full_collections: list[tuple[float, float]] = field(default_factory=list)
+    _collecting_since: float | None = None
     rss_peak: int = 0
     _task: asyncio.Task[None] | None = None
 
@@ -74,6 +83,7 @@ class LoopWatchdog:
         self.started = time.perf_counter()
         self.rss_peak = rss_bytes()
         self._task = asyncio.get_running_loop().create_task(self._watch(), name="loop watchdog")
+        gc.callbacks.append(self._on_collection)
         if sample_stacks:
             self.sampler = StallSampler(threading.get_ident(), self.started)
             self.sampler.start()
@@ -86,6 +96,20 @@ class LoopWatchdog:
             self._task = None
         if self.sampler is not None:
             self.sampler.stop()
+        if self._on_collection in gc.callbacks:
+            gc.callbacks.remove(self._on_collection)
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != OLDEST_GENERATION:
+            return  # a young generation's: short, and not what stalls a loop for long
+        now = time.perf_counter()
+        if phase == "start":
+            self._collecting_since = now
+        elif self._collecting_since is not None:
+            self.full_collections.append(
+                (self._collecting_since - self.started, now - self._collecting_since)
+            )
+            self._collecting_since = None
 
     async def _watch(self) -> None:
         count = 0
@@ -104,11 +128,17 @@ class LoopWatchdog:
         return [late for at, late in self.samples if since <= at < until]
 
     def summary(self, since: float = 0.0, until: float = math.inf) -> dict[str, Any]:
-        """Distribution of lateness (ms) plus how many wake-ups were more than 10 and 50 ms late."""
+        """Summarize the window: lateness (ms), wake-ups late by over 10 and 50 ms, full GCs.
+
+        Full garbage collections are those that began in the window: their count and the longest (ms).
+        """
         late = self.lateness(since, until)
         result = distribution(late, digits=2)
         result["over_10ms"] = sum(1 for value in late if value > 0.010)
         result["over_50ms"] = sum(1 for value in late if value > 0.050)
+        pauses = [took for at, took in self.full_collections if since <= at < until]
+        result["full_gc_count"] = len(pauses)
+        result["full_gc_max"] = round(max(pauses, default=0.0) * 1000, 2)
         return result
 
 

@@ -39,6 +39,7 @@ STALLS_HEADER = [
     "while completing",
     "completing p50/p99",
     "wake-ups > 50 ms",
+    "full GCs: count / longest (ms)",
 ]
 MEMORY_HEADER = [
     "scenario",
@@ -62,6 +63,7 @@ TRANSFER_HEADER = [
     "max",
     "longest stall (ms)",
     "stall p99",
+    "full GCs: count / longest (ms)",
 ]
 
 SYNC_HEADER = [
@@ -76,6 +78,7 @@ SYNC_HEADER = [
     "max",
     "longest stall (ms)",
     "stall p99",
+    "full GCs: count / longest (ms)",
 ]
 
 
@@ -142,6 +145,7 @@ def snapshot_blocks(results: list[dict[str, Any]]) -> dict[str, str]:
                 _ms(loop["completion"], "max"),
                 f"{_ms(loop['completion'], 'p50')} / {_ms(loop['completion'], 'p99')}",
                 loop["whole_run"]["over_50ms"],
+                _full_gcs(loop["whole_run"]),
             ]
         )
         memory.append(
@@ -178,6 +182,13 @@ def hot_spots(results: list[dict[str, Any]], per_scenario: int = 2) -> str:
     )
 
 
+def _full_gcs(loop: dict[str, Any]) -> str:
+    """Say how many full garbage collections ran and the longest (results before they were timed: -)."""
+    if "full_gc_count" not in loop:
+        return "-"
+    return f"{loop['full_gc_count']} / {loop['full_gc_max']:g}"
+
+
 def transfer_blocks(results: list[dict[str, Any]]) -> dict[str, str]:
     """Build the table of benchmark 2: load on the cluster, delay to the event, loop stalls."""
     rows = []
@@ -195,6 +206,7 @@ def transfer_blocks(results: list[dict[str, Any]]) -> dict[str, str]:
                 *(_ms(delay, key) for key in ("p50", "p99", "max")),
                 _ms(loop, "max"),
                 _ms(loop, "p99"),
+                _full_gcs(loop),
             ]
         )
     return {"transfer-table": table(TRANSFER_HEADER, rows), "transfer-hotspots": hot_spots(results, 2)}
@@ -211,6 +223,7 @@ XCP_HEADER = [
     "max",
     "loop max",
     "loop p99",
+    "full GCs: count / longest (ms)",
 ]
 
 
@@ -229,6 +242,7 @@ def xcp_blocks(results: list[dict[str, Any]]) -> dict[str, str]:
                 *(_ms(delay, key) for key in ("p50", "p99", "max")),
                 _ms(loop, "max"),
                 _ms(loop, "p99"),
+                _full_gcs(loop),
             ]
         )
     return {"xcp-table": table(XCP_HEADER, rows)}
@@ -251,6 +265,7 @@ def sync_blocks(results: list[dict[str, Any]]) -> dict[str, str]:
                 *(_ms(delay, key) for key in ("p50", "p99", "max")),
                 _ms(loop, "max"),
                 _ms(loop, "p99"),
+                _full_gcs(loop),
             ]
         )
     return {"sync-table": table(SYNC_HEADER, rows), "sync-hotspots": hot_spots(results, 2)}
