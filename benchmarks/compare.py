@@ -49,7 +49,15 @@ from typing import Any
 import aiohttp
 
 from benchmarks.measure import distribution, rss_bytes, write_result
-from benchmarks.servers import SimulatorProcess, kubernetes_simulator, ontap_simulator, start_simulator
+from benchmarks.servers import (
+    SimulatorProcess,
+    control,
+    kubernetes_simulator,
+    ontap_simulator,
+    snapshot_manifest,
+    start_simulator,
+    sync_relationship,
+)
 from netapp_dataops_airflow.simulators.kubernetes.seed import DEFAULT_CLASS
 
 BACKENDS = ("kubernetes", "kubernetes_clone", "snapmirror", "cloud_sync")
@@ -80,13 +88,6 @@ START_REQUEST = {
     "snapmirror": "POST /api/snapmirror/relationships/{id}/transfers",
     "cloud_sync": "PUT /api/relationships/{id}/sync",
 }
-
-
-async def control(http: aiohttp.ClientSession, method: str, path: str, body: Any = None, **kw: Any) -> Any:
-    """Call a simulator's control API (or its API) and return the JSON answer."""
-    async with http.request(method, path, json=body, **kw) as response:
-        response.raise_for_status()
-        return await response.json()
 
 
 def task_context(task_id: str, state: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -194,11 +195,7 @@ class Backend:
         await control(http, "PUT", "/_simulator/token-lifetime", {"seconds": 10 * ENDLESS})
         ids = []
         for index in range(waits):
-            body = {
-                "source": {"protocol": "nfs", "host": "10.0.0.5", "export": f"/vol{index}"},
-                "target": {"protocol": "s3", "bucket": "lake", "prefix": f"vol{index}/"},
-                "account_id": ACCOUNT,
-            }
+            body = sync_relationship(index, ACCOUNT)
             ids.append((await control(http, "POST", "/_simulator/relationships", body))["id"])
         return ids
 
@@ -212,16 +209,7 @@ class Backend:
         claims = {"boundClaims": [{"name": SOURCE_PVC, "namespace": NAMESPACE}]}
         await control(http, "POST", "/_simulator/seed", claims)
         snapshots = f"/apis/snapshot.storage.k8s.io/v1/namespaces/{NAMESPACE}/volumesnapshots"
-        body = {
-            "apiVersion": "snapshot.storage.k8s.io/v1",
-            "kind": "VolumeSnapshot",
-            "metadata": {"name": SOURCE_SNAPSHOT, "namespace": NAMESPACE},
-            "spec": {
-                "source": {"persistentVolumeClaimName": SOURCE_PVC},
-                "volumeSnapshotClassName": "csi-snapclass",
-            },
-        }
-        await control(http, "POST", snapshots, body)
+        await control(http, "POST", snapshots, snapshot_manifest(NAMESPACE, SOURCE_PVC, SOURCE_SNAPSHOT))
         for _ in range(200):  # ready within a few controller passes
             snapshot = await control(http, "GET", f"{snapshots}/{SOURCE_SNAPSHOT}")
             if (snapshot.get("status") or {}).get("readyToUse"):
@@ -316,17 +304,8 @@ class Backend:
 
         if self.name == "kubernetes":
             namespace, pvc, name = target
-            body = {
-                "apiVersion": "snapshot.storage.k8s.io/v1",
-                "kind": "VolumeSnapshot",
-                "metadata": {"name": name, "namespace": namespace},
-                "spec": {
-                    "source": {"persistentVolumeClaimName": pvc},
-                    "volumeSnapshotClassName": "csi-snapclass",
-                },
-            }
             path = f"/apis/snapshot.storage.k8s.io/v1/namespaces/{namespace}/volumesnapshots"
-            await control(http, "POST", path, body)
+            await control(http, "POST", path, snapshot_manifest(namespace, pvc, name))
             return naive.NaiveVolumeSnapshotTrigger(self.details["kubeconfig"], namespace, name, poll)
         if self.name == "kubernetes_clone":
             namespace, source, name, _ = target

@@ -44,6 +44,32 @@ class SimulatorProcess:
                 self.process.wait()
 
 
+async def control(http: aiohttp.ClientSession, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+    """Call a simulator's control API (or its API) and return the JSON answer."""
+    async with http.request(method, path, json=body, **kw) as response:
+        response.raise_for_status()
+        return await response.json()
+
+
+def snapshot_manifest(namespace: str, pvc: str, name: str) -> dict[str, Any]:
+    """Build a VolumeSnapshot of ``pvc`` with the simulator's CSI snapshot class, as a client POSTs it."""
+    return {
+        "apiVersion": "snapshot.storage.k8s.io/v1",
+        "kind": "VolumeSnapshot",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"source": {"persistentVolumeClaimName": pvc}, "volumeSnapshotClassName": "csi-snapclass"},
+    }
+
+
+def sync_relationship(index: int, account: str) -> dict[str, Any]:
+    """Build the Cloud Sync simulator's seed of relationship ``index`` (NFS export to S3 prefix)."""
+    return {
+        "source": {"protocol": "nfs", "host": "10.0.0.5", "export": f"/vol{index}"},
+        "target": {"protocol": "s3", "bucket": "lake", "prefix": f"vol{index}/"},
+        "account_id": account,
+    }
+
+
 def start_simulator(
     name: str, *options: str, log: Path, expect: tuple[str, ...] = (), timeout: float = 60.0
 ) -> SimulatorProcess:

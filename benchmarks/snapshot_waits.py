@@ -40,7 +40,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, short_path, write_result
-from benchmarks.servers import SimulatorProcess, kubernetes_simulator
+from benchmarks.servers import SimulatorProcess, control, kubernetes_simulator
 from benchmarks.triggerer import InProcessTriggerer, run_in_triggerer
 
 VOLUME_SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1/namespaces/{namespace}/volumesnapshots"
@@ -61,13 +61,6 @@ class Snapshot:
     def key(self) -> str:
         """The simulator's name for it in ``/_simulator/stats``."""
         return f"volumesnapshots/{self.namespace}/{self.name}"
-
-
-async def control(http: aiohttp.ClientSession, method: str, path: str, body: Any = None) -> Any:
-    """Call the simulator's control API (or read the Kubernetes API) and return the JSON answer."""
-    async with http.request(method, path, json=body) as response:
-        response.raise_for_status()
-        return await response.json()
 
 
 async def prepare(http: aiohttp.ClientSession, waits: int, namespaces: int) -> list[Snapshot]:

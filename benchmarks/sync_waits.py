@@ -32,7 +32,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, write_result
-from benchmarks.servers import start_simulator
+from benchmarks.servers import control, start_simulator, sync_relationship
 from benchmarks.triggerer import InProcessTriggerer, run_in_triggerer
 
 REFRESH_TOKEN = "bench-refresh-token-0123"  # a throwaway simulator's, printed by it anyway
@@ -41,13 +41,6 @@ CONN_ID = "cloud_sync_bench"
 CLIENT_ID = "Mu0V1ywgYteI6w1MbD15fKfVIUrNXGWC"
 PENDING = 1.0
 MiB = 1024 * 1024
-
-
-async def control(http: aiohttp.ClientSession, method: str, path: str, body: Any = None) -> Any:
-    """Call the simulator's control API and return the JSON answer."""
-    async with http.request(method, path, json=body) as response:
-        response.raise_for_status()
-        return await response.json()
 
 
 async def start_syncs(
@@ -62,12 +55,7 @@ async def start_syncs(
     await control(http, "PUT", "/_simulator/token-lifetime", {"seconds": 86400})
     ids = []
     for index in range(waits):
-        body = {
-            "source": {"protocol": "nfs", "host": "10.0.0.5", "export": f"/vol{index}"},
-            "target": {"protocol": "s3", "bucket": "lake", "prefix": f"vol{index}/"},
-            "account_id": ACCOUNT,
-        }
-        seeded = await control(http, "POST", "/_simulator/relationships", body)
+        seeded = await control(http, "POST", "/_simulator/relationships", sync_relationship(index, ACCOUNT))
         ids.append((seeded["id"], seeded["activity"]["startTime"]))
     grant = {"grant_type": "refresh_token", "refresh_token": REFRESH_TOKEN, "client_id": CLIENT_ID}
     async with http.post("/oauth/token", json=grant) as response:

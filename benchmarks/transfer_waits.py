@@ -33,7 +33,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks.measure import LoopWatchdog, distribution, rss_bytes, write_result
-from benchmarks.servers import ontap_simulator
+from benchmarks.servers import control, ontap_simulator
 from benchmarks.triggerer import InProcessTriggerer, run_in_triggerer
 
 PASSWORD = "bench-password-0123"  # a throwaway simulator's, printed by it anyway
@@ -42,13 +42,6 @@ RELATIONSHIPS = "/api/snapmirror/relationships"
 MiB = 1024 * 1024
 POLL = re.compile(r"^GET /api/snapmirror/relationships\?")
 TRANSFER_READ = re.compile(r"^GET /api/snapmirror/relationships/[^/?]+/transfers/[^/?]+")
-
-
-async def control(http: aiohttp.ClientSession, method: str, path: str, body: Any = None) -> Any:
-    """Call the simulator's control API and return the JSON answer."""
-    async with http.request(method, path, json=body) as response:
-        response.raise_for_status()
-        return await response.json()
 
 
 async def start_transfers(

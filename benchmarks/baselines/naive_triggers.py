@@ -30,60 +30,56 @@ from kubernetes_asyncio import config as k8s_config
 SNAPSHOT_GROUP, SNAPSHOT_VERSION = "snapshot.storage.k8s.io", "v1"
 
 
-class NaiveVolumeSnapshotTrigger(BaseTrigger):
+class _NaiveKubernetesTrigger(BaseTrigger):
+    """Poll one object until :meth:`done` says so: the kubeconfig loaded once, a new API client per poll."""
+
+    def __init__(self, kubeconfig: str, namespace: str, name: str, poll_interval: float) -> None:
+        super().__init__()
+        self.kubeconfig, self.namespace, self.name = kubeconfig, namespace, name
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Say how the triggerer rebuilds this trigger."""
+        kwargs = {"kubeconfig": self.kubeconfig, "namespace": self.namespace, "name": self.name}
+        return f"{__name__}.{type(self).__name__}", {**kwargs, "poll_interval": self.poll_interval}
+
+    async def done(self, api: k8s_client.ApiClient) -> bool:
+        """Read the object with ``api``; tell whether the wait is over."""
+        raise NotImplementedError
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Read the object every ``poll_interval`` seconds until it is done."""
+        configuration = k8s_client.Configuration()
+        await k8s_config.load_kube_config(self.kubeconfig, client_configuration=configuration)
+        while True:
+            async with k8s_client.ApiClient(configuration) as api:
+                finished = await self.done(api)
+            if finished:
+                yield TriggerEvent({"status": "success", "name": self.name})
+                return
+            await asyncio.sleep(self.poll_interval)
+
+
+class NaiveVolumeSnapshotTrigger(_NaiveKubernetesTrigger):
     """Poll one VolumeSnapshot until ``status.readyToUse``, a new API client per poll."""
 
-    def __init__(self, kubeconfig: str, namespace: str, name: str, poll_interval: float) -> None:
-        super().__init__()
-        self.kubeconfig, self.namespace, self.name = kubeconfig, namespace, name
-        self.poll_interval = poll_interval
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        """Say how the triggerer rebuilds this trigger."""
-        kwargs = {"kubeconfig": self.kubeconfig, "namespace": self.namespace, "name": self.name}
-        return f"{__name__}.{type(self).__name__}", {**kwargs, "poll_interval": self.poll_interval}
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """GET the snapshot every ``poll_interval`` seconds until it is ready."""
-        configuration = k8s_client.Configuration()
-        await k8s_config.load_kube_config(self.kubeconfig, client_configuration=configuration)
-        while True:
-            async with k8s_client.ApiClient(configuration) as api:
-                snapshot = await k8s_client.CustomObjectsApi(api).get_namespaced_custom_object(
-                    SNAPSHOT_GROUP, SNAPSHOT_VERSION, self.namespace, "volumesnapshots", self.name
-                )
-            if (snapshot.get("status") or {}).get("readyToUse") is True:
-                yield TriggerEvent({"status": "success", "name": self.name})
-                return
-            await asyncio.sleep(self.poll_interval)
+    async def done(self, api: k8s_client.ApiClient) -> bool:
+        """GET the snapshot; tell whether it is ready to use."""
+        snapshot = await k8s_client.CustomObjectsApi(api).get_namespaced_custom_object(
+            SNAPSHOT_GROUP, SNAPSHOT_VERSION, self.namespace, "volumesnapshots", self.name
+        )
+        return (snapshot.get("status") or {}).get("readyToUse") is True
 
 
-class NaivePersistentVolumeClaimTrigger(BaseTrigger):
+class NaivePersistentVolumeClaimTrigger(_NaiveKubernetesTrigger):
     """Poll one PersistentVolumeClaim until ``status.phase`` is ``Bound``, a new API client per poll."""
 
-    def __init__(self, kubeconfig: str, namespace: str, name: str, poll_interval: float) -> None:
-        super().__init__()
-        self.kubeconfig, self.namespace, self.name = kubeconfig, namespace, name
-        self.poll_interval = poll_interval
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        """Say how the triggerer rebuilds this trigger."""
-        kwargs = {"kubeconfig": self.kubeconfig, "namespace": self.namespace, "name": self.name}
-        return f"{__name__}.{type(self).__name__}", {**kwargs, "poll_interval": self.poll_interval}
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """GET the claim every ``poll_interval`` seconds until it is Bound."""
-        configuration = k8s_client.Configuration()
-        await k8s_config.load_kube_config(self.kubeconfig, client_configuration=configuration)
-        while True:
-            async with k8s_client.ApiClient(configuration) as api:
-                claim = await k8s_client.CoreV1Api(api).read_namespaced_persistent_volume_claim(
-                    self.name, self.namespace
-                )
-            if claim.status is not None and claim.status.phase == "Bound":
-                yield TriggerEvent({"status": "success", "name": self.name})
-                return
-            await asyncio.sleep(self.poll_interval)
+    async def done(self, api: k8s_client.ApiClient) -> bool:
+        """GET the claim; tell whether it is Bound."""
+        claim = await k8s_client.CoreV1Api(api).read_namespaced_persistent_volume_claim(
+            self.name, self.namespace
+        )
+        return claim.status is not None and claim.status.phase == "Bound"
 
 
 class NaiveSnapMirrorTrigger(BaseTrigger):
